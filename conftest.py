@@ -1,0 +1,115 @@
+"""Test-suite plumbing shared by the unit tests and the notebooks.
+
+1. nbval executes every notebook in ``notebooks/`` (a fresh kernel each, top to
+   bottom). When all cells of a notebook pass, the executed notebook is stored
+   in the Jupyter Book execution cache (jupyter-cache), so that the book build
+   which follows (``tests/test_book.py`` or ``make book``) reuses those outputs
+   instead of executing every notebook a second time. Set ``COURSE_NB_CACHE``
+   to another folder, or to an empty string to turn this off.
+2. Tests marked ``book`` run last, after the notebooks have filled the cache.
+3. The test process draws with matplotlib's Agg backend (headless). Notebook
+   kernels keep Jupyter's inline backend, which also draws with Agg but sends
+   the figures as cell outputs, so they reach the book.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+ROOT = pathlib.Path(__file__).resolve().parent
+DEFAULT_CACHE = ROOT / "book" / "_build" / ".jupyter_cache"
+
+
+def nb_cache_dir() -> pathlib.Path | None:
+    value = os.environ.get("COURSE_NB_CACHE")
+    if value is None:
+        return DEFAULT_CACHE
+    return pathlib.Path(value) if value else None
+
+
+def _is_nbval_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # book builds last, so that they find every notebook nbval has executed
+    items.sort(key=lambda it: it.get_closest_marker("book") is not None)
+    counts: dict = {}
+    for it in items:
+        if _is_nbval_cell(it):
+            counts[it.parent] = counts.get(it.parent, 0) + 1
+    config._course_nb_cells = counts
+    config._course_nb_passed = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not (_is_nbval_cell(item) and report.when == "call"):
+        return
+    passed = item.config._course_nb_passed
+    nb_file = item.parent
+    if report.passed and item.test_outputs is not None:
+        n = passed.get(nb_file, 0) + 1
+        passed[nb_file] = n
+        item.cell.outputs = list(item.test_outputs)
+        item.cell.execution_count = n
+        for out in item.cell.outputs:
+            if out.get("output_type") == "execute_result":
+                out["execution_count"] = n
+        if n == item.config._course_nb_cells.get(nb_file):
+            _store_executed(nb_file)
+    else:
+        passed[nb_file] = -(10**9)  # never complete: a failed notebook is not cached
+
+
+def pytest_runtest_setup(item):
+    if _is_nbval_cell(item) and not hasattr(item.parent, "_course_t0"):
+        item.parent._course_t0 = time.perf_counter()
+
+
+def pytest_runtest_logreport(report):
+    if "::Cell " in report.nodeid:
+        nb = report.nodeid.split("::")[0]
+        _NB_SECONDS[nb] = _NB_SECONDS.get(nb, 0.0) + report.duration
+
+
+_NB_SECONDS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _NB_SECONDS:
+        terminalreporter.section("seconds per notebook (nbval, fresh kernel each)")
+        for nb, sec in sorted(_NB_SECONDS.items()):
+            terminalreporter.write_line(f"{sec:7.1f} s  {nb}")
+
+
+def _store_executed(nb_file) -> None:
+    cache_dir = nb_cache_dir()
+    if cache_dir is None:
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    nb = nb_file.nb
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError:
+        return  # the book build will execute this notebook itself
+    seconds = time.perf_counter() - getattr(nb_file, "_course_t0", time.perf_counter())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache = get_cache(str(cache_dir))
+    cache.cache_notebook_bundle(
+        CacheBundleIn(nb=nb, uri=str(nb_file.path), data={"execution_seconds": seconds}),
+        check_validity=False,
+        overwrite=True,
+    )

@@ -1,0 +1,45 @@
+"""Show package code inside a notebook (the notebooks never paste a second copy)."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from typing import Any
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+
+class Source:
+    """Source code that renders syntax-highlighted in Jupyter and the book."""
+
+    def __init__(self, code: str, title: str = "") -> None:
+        self.code = code
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        formatter = HtmlFormatter(style="default", noclasses=True)
+        caption = f"<div style='font-size:85%;color:#555'><code>{self.title}</code></div>" if self.title else ""
+        return caption + highlight(self.code, PythonLexer(), formatter)
+
+    def _repr_markdown_(self) -> str:
+        return f"`{self.title}`\n```python\n{self.code}\n```" if self.title else f"```python\n{self.code}\n```"
+
+    def __repr__(self) -> str:
+        return self.code
+
+
+def show_source(obj: Any) -> Source:
+    """Return the source of a function, class or module of the package, highlighted.
+
+    Usage in a notebook cell: ``show_source(course_lib.rl.returns.reward_to_go)``.
+    """
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismodule(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"obj must be a function, class, method or module, got {type(obj).__name__}")
+    code = inspect.getsource(obj)
+    module = inspect.getmodule(obj)
+    title = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+    if module is not None and module is not obj:
+        title = f"{module.__name__}.{title}"
+    return Source(textwrap.dedent(code).rstrip(), title)

@@ -1,0 +1,89 @@
+"""The course's figures. The only module of the package that imports matplotlib."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
+
+__all__ = ["use_course_style", "plot_learning_curves", "show_frame", "COLORS"]
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
+
+
+def use_course_style() -> None:
+    """One look for every figure of the course: readable on a projector and in the book."""
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.4, 3.8),
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "legend.frameon": False,
+            "axes.prop_cycle": mpl.cycler(color=COLORS),
+        }
+    )
+
+
+def mean_confidence_band(ys: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over runs (axis 0) and a Student-t confidence interval of that mean.
+
+    Args:
+        ys: ``(runs, points)`` array.
+    Returns:
+        ``(mean, low, high)``, each ``(points,)``. With one run the band is the mean.
+    """
+    ys = np.asarray(ys, dtype=float)
+    if ys.ndim != 2:
+        raise ValueError(f"ys must have shape (runs, points), got {ys.shape}")
+    mean = ys.mean(axis=0)
+    n = ys.shape[0]
+    if n < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.5 + confidence / 2, df=n - 1) * ys.std(axis=0, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def plot_learning_curves(
+    curves: Mapping[str, tuple[Sequence[float], np.ndarray]],
+    ax: plt.Axes | None = None,
+    *,
+    xlabel: str = "environment steps",
+    ylabel: str = "return",
+    confidence: float = 0.95,
+) -> plt.Axes:
+    """Plot mean curves with a confidence band over runs (seeds).
+
+    Args:
+        curves: ``{label: (x, ys)}`` with ``x`` of length ``points`` and ``ys``
+            of shape ``(runs, points)``.
+    """
+    ax = ax or plt.gca()
+    for (label, (x, ys)), color in zip(curves.items(), COLORS * 3):
+        mean, lo, hi = mean_confidence_band(np.asarray(ys), confidence)
+        n = np.asarray(ys).shape[0]
+        ax.plot(x, mean, color=color, label=f"{label} (n={n})")
+        ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+def show_frame(frame: np.ndarray, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
+    """Show one ``render_mode="rgb_array"`` frame of an environment."""
+    ax = ax or plt.gca()
+    ax.imshow(frame)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,1 @@
+"""Reinforcement learning: returns, rollouts, losses and agents."""

@@ -1,0 +1,143 @@
+r"""Collect experience from Gymnasium vector environments (notebook ``01_rl_basics``).
+
+Gymnasium 1.x vector environments reset finished sub-environments
+automatically. Their default ``NEXT_STEP`` mode returns the reset observation
+one step *later*, with reward 0, and that extra step must be masked out. The
+course uses ``AutoresetMode.SAME_STEP`` instead: the step that ends an episode
+already returns the *first observation of the next episode*, and the true last
+observation is in ``info["final_obs"]`` (valid where ``info["_final_obs"]``).
+Every transition is then real, and ``next_obs`` below always holds
+:math:`s_{t+1}` of the same episode, which is what a truncated episode must
+bootstrap from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+
+from course_lib._validation import check_positive
+
+__all__ = ["Rollout", "RolloutCollector", "make_vec_env"]
+
+
+def make_vec_env(env_id: str, num_envs: int, **make_kwargs) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env_id`` in one process, autoresetting in ``SAME_STEP`` mode.
+
+    Extra keyword arguments go to :func:`gymnasium.make` (e.g. ``max_episode_steps``).
+    """
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a str such as 'CartPole-v1', got {type(env_id).__name__}")
+    check_positive("num_envs", num_envs, integer=True)
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        **make_kwargs,
+    )
+
+
+@dataclass
+class Rollout:
+    """A time-major batch of transitions from ``N`` environments over ``T`` steps.
+
+    Attributes:
+        obs: ``(T, N, *obs_shape)`` float32, :math:`s_t`.
+        actions: ``(T, N, *act_shape)``, :math:`a_t`.
+        rewards: ``(T, N)`` float32, :math:`r_t`.
+        terminated: ``(T, N)`` bool, episode reached a terminal state at ``t``.
+        truncated: ``(T, N)`` bool, episode was cut off (time limit) at ``t``.
+        next_obs: ``(T, N, *obs_shape)`` float32, :math:`s_{t+1}` of the same
+            episode (the true final observation where the episode ended).
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    terminated: torch.Tensor
+    truncated: torch.Tensor
+    next_obs: torch.Tensor
+
+    @property
+    def done(self) -> torch.Tensor:
+        """``(T, N)`` bool: the episode ended at step ``t`` (either way)."""
+        return self.terminated | self.truncated
+
+
+class RolloutCollector:
+    """Steps a ``SAME_STEP`` vector env with a policy and keeps episode statistics.
+
+    Args:
+        envs: a vector env made by :func:`make_vec_env` (``SAME_STEP`` autoreset).
+        seed: seeds the first ``reset`` (env ``i`` gets ``seed + i``) and the
+            action space, so that ``envs.action_space.sample()`` is reproducible.
+
+    Attributes:
+        episode_returns: undiscounted returns of the episodes completed so far.
+        episode_lengths: their lengths.
+    """
+
+    def __init__(self, envs: gym.vector.VectorEnv, seed: int) -> None:
+        if not isinstance(envs, gym.vector.VectorEnv):
+            raise TypeError(f"envs must be a gymnasium.vector.VectorEnv, got {type(envs).__name__}")
+        mode = envs.metadata.get("autoreset_mode")
+        if mode != AutoresetMode.SAME_STEP:
+            raise ValueError(
+                f"envs must autoreset in AutoresetMode.SAME_STEP (use make_vec_env), got {mode!r}"
+            )
+        check_positive("seed", seed, integer=True, allow_zero=True)
+        self.envs = envs
+        self.num_envs = envs.num_envs
+        obs, _ = envs.reset(seed=[seed + i for i in range(self.num_envs)])
+        envs.action_space.seed(seed)
+        self._obs = np.asarray(obs, dtype=np.float32)
+        self._ret = np.zeros(self.num_envs)
+        self._len = np.zeros(self.num_envs, dtype=np.int64)
+        self.episode_returns: list[float] = []
+        self.episode_lengths: list[int] = []
+        self.steps = 0
+
+    def collect(self, policy: Callable[[torch.Tensor], np.ndarray | torch.Tensor], n_steps: int) -> Rollout:
+        """Run ``n_steps`` vector steps; ``policy`` maps ``(N, *obs_shape)`` obs to ``N`` actions."""
+        check_positive("n_steps", n_steps, integer=True)
+        obs_buf, act_buf, next_buf = [], [], []
+        rew_buf = np.zeros((n_steps, self.num_envs), dtype=np.float32)
+        term_buf = np.zeros((n_steps, self.num_envs), dtype=bool)
+        trunc_buf = np.zeros((n_steps, self.num_envs), dtype=bool)
+        for t in range(n_steps):
+            obs_t = torch.from_numpy(self._obs)
+            action = policy(obs_t)
+            if isinstance(action, torch.Tensor):
+                action = action.detach().cpu().numpy()
+            next_obs, reward, terminated, truncated, info = self.envs.step(action)
+            next_obs = np.asarray(next_obs, dtype=np.float32)
+            true_next = next_obs.copy()
+            if "_final_obs" in info:  # final_obs is an object array with None where not final
+                for i in np.flatnonzero(info["_final_obs"]):
+                    true_next[i] = info["final_obs"][i]
+            obs_buf.append(obs_t)
+            act_buf.append(torch.as_tensor(np.asarray(action)))
+            next_buf.append(torch.from_numpy(true_next))
+            rew_buf[t], term_buf[t], trunc_buf[t] = reward, terminated, truncated
+            self._ret += reward
+            self._len += 1
+            for i in np.flatnonzero(terminated | truncated):
+                self.episode_returns.append(float(self._ret[i]))
+                self.episode_lengths.append(int(self._len[i]))
+                self._ret[i], self._len[i] = 0.0, 0
+            self._obs = next_obs
+        self.steps += n_steps * self.num_envs
+        return Rollout(
+            obs=torch.stack(obs_buf),
+            actions=torch.stack(act_buf),
+            rewards=torch.from_numpy(rew_buf),
+            terminated=torch.from_numpy(term_buf),
+            truncated=torch.from_numpy(trunc_buf),
+            next_obs=torch.stack(next_buf),
+        )

@@ -1,0 +1,59 @@
+"""One call that makes a run reproducible.
+
+Randomness in ``course_lib`` never comes from hidden global state: functions take
+a :class:`numpy.random.Generator` or :class:`torch.Generator` (or a seed) as an
+argument. :func:`seed_everything` seeds the global generators too (for code
+outside the package, e.g. PyTorch's weight initialisation) and returns fresh
+generators to pass on.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Generators:
+    """The generators of one seeded run.
+
+    Attributes:
+        seed: the seed everything was derived from.
+        numpy: NumPy generator for sampling in NumPy code (replay, tasks).
+        torch: torch generator (CPU) for ``torch.randn(..., generator=...)``.
+    """
+
+    seed: int
+    numpy: np.random.Generator
+    torch: torch.Generator
+
+    def env_seeds(self, n: int) -> list[int]:
+        """``n`` distinct seeds for ``env.reset(seed=...)``, derived from :attr:`seed`."""
+        return [int(s) for s in np.random.SeedSequence(self.seed).generate_state(n)]
+
+
+def seed_everything(seed: int) -> Generators:
+    """Seed Python's ``random``, NumPy's and torch's global generators; return new ones.
+
+    Args:
+        seed: a non-negative int.
+
+    Returns:
+        :class:`Generators` seeded from ``seed`` (independent of the global state).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return Generators(
+        seed=seed,
+        numpy=np.random.default_rng(seed),
+        torch=torch.Generator().manual_seed(seed),
+    )

@@ -1,0 +1,37 @@
+"""environment.yml and pyproject.toml must list the same dependencies; torch stays pinned."""
+
+import pathlib
+import tomllib
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_environment_yml_agrees_with_pyproject():
+    project = _pyproject()
+    wanted = list(project["dependencies"])
+    for extra in ("course", "test"):
+        wanted += project["optional-dependencies"][extra]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "-e ." in pip_section, "the course package is installed in editable mode"
+    listed = [d for d in pip_section if d != "-e ."]
+    assert sorted(listed) == sorted(wanted)
+
+
+def test_torch_is_pinned_to_the_cpu_build_version():
+    # an open range pulls a multi-GB CUDA build; the exact pin takes the local CPU wheel
+    torch_reqs = [d for d in _pyproject()["dependencies"] if d.startswith("torch")]
+    assert torch_reqs == ["torch==2.13.0"]
+
+
+def test_jupyter_book_stays_on_version_1():
+    # Jupyter Book 2 downloads its theme at build time and cannot build offline.
+    course = _pyproject()["optional-dependencies"]["course"]
+    assert any(d.startswith("jupyter-book") and "<2" in d for d in course)
