@@ -1,0 +1,153 @@
+r"""Policy heads and value networks as small torch modules (notebook ``03_policy_gradients``).
+
+Every policy maps a batch of observations ``(B, obs_dim)`` to a distribution over
+actions and exposes
+
+* ``log_prob(obs, actions)`` -- :math:`\log \pi_\theta(a \mid s)`, shape ``(B,)``;
+* ``act(obs, generator=None, deterministic=False)`` -- sampled (or greedy) actions;
+* ``entropy(obs)`` -- shape ``(B,)``.
+
+Sampling takes an optional :class:`torch.Generator`, so runs are reproducible
+without touching torch's global generator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet"]
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0) -> nn.Sequential:
+    """A tanh MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` at the output, zero biases)."""
+    for name, v in (("in_dim", in_dim), ("out_dim", out_dim)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if any(isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in hidden):
+        raise ValueError(f"hidden must be a sequence of positive ints, got {hidden!r}")
+    layers: list[nn.Module] = []
+    sizes = [in_dim, *hidden]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.Tanh()]
+    layers.append(nn.Linear(sizes[-1], out_dim))
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    for i, lin in enumerate(linears):
+        nn.init.orthogonal_(lin.weight, gain=out_gain if i == len(linears) - 1 else math.sqrt(2))
+        nn.init.zeros_(lin.bias)
+    return nn.Sequential(*layers)
+
+
+def _check_obs(obs: torch.Tensor, obs_dim: int) -> None:
+    if not isinstance(obs, torch.Tensor):
+        raise TypeError(f"obs must be a torch.Tensor, got {type(obs).__name__}")
+    if obs.ndim != 2 or obs.shape[1] != obs_dim:
+        raise ValueError(f"obs must have shape (batch, {obs_dim}), got {tuple(obs.shape)}")
+
+
+class CategoricalPolicy(nn.Module):
+    r"""Softmax policy :math:`\pi(a \mid s) = \mathrm{softmax}(f_\theta(s))_a` over ``n_actions``."""
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.net = mlp(obs_dim, hidden, n_actions, out_gain=0.01)
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        return self.net(obs)
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        logp = F.log_softmax(self.logits(obs), dim=-1)
+        return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+
+    def entropy(self, obs: torch.Tensor) -> torch.Tensor:
+        logp = F.log_softmax(self.logits(obs), dim=-1)
+        return -(logp.exp() * logp).sum(-1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+        logits = self.logits(obs)
+        if deterministic:
+            return logits.argmax(-1)
+        return torch.multinomial(F.softmax(logits, -1), 1, generator=generator).squeeze(-1)
+
+
+class BernoulliPolicy(nn.Module):
+    r"""Sigmoid policy over two actions: :math:`\pi(a{=}1 \mid s) = \sigma(f_\theta(s))`.
+
+    With ``hidden=()`` it is the linear-logistic policy of seed article 000 §4.2.1,
+    whose score is :math:`(a - \sigma(\theta^\top s))\, s` (derived in notebook 03).
+    """
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.net = mlp(obs_dim, hidden, 1, out_gain=0.01)
+
+    def logit(self, obs: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        return self.net(obs).squeeze(-1)
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        # log sigma(z) for a=1 and log(1 - sigma(z)) = log sigma(-z) for a=0, computed stably
+        z = self.logit(obs)
+        return -F.binary_cross_entropy_with_logits(z, actions.to(z.dtype), reduction="none")
+
+    def entropy(self, obs: torch.Tensor) -> torch.Tensor:
+        z = self.logit(obs)
+        p = torch.sigmoid(z)
+        return F.binary_cross_entropy_with_logits(z, p, reduction="none")
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+        p = torch.sigmoid(self.logit(obs))
+        if deterministic:
+            return (p > 0.5).long()
+        return (torch.rand(p.shape, generator=generator) < p).long()
+
+
+class GaussianPolicy(nn.Module):
+    r"""Diagonal Gaussian policy: mean :math:`\mu_\theta(s)`, state-independent log-std :math:`\ell`."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (64, 64), log_std: float = -0.5) -> None:
+        super().__init__()
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.mean = mlp(obs_dim, hidden, act_dim, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std)))
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        mu = self.mean(obs)
+        z = (actions - mu) / self.log_std.exp()
+        return (-0.5 * z**2 - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def entropy(self, obs: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        h = (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std).sum()
+        return h.expand(obs.shape[0])
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        mu = self.mean(obs)
+        if deterministic:
+            return mu
+        return mu + self.log_std.exp() * torch.randn(mu.shape, generator=generator)
+
+
+class ValueNet(nn.Module):
+    r"""State-value network :math:`V_\phi(s)`: ``(B, obs_dim) -> (B,)``."""
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.net = mlp(obs_dim, hidden, 1, out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        return self.net(obs).squeeze(-1)

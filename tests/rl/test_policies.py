@@ -1,0 +1,56 @@
+"""Policy heads: shapes, sampling that matches the probabilities, seeded sampling, clear errors."""
+
+import pytest
+import torch
+
+from course_lib.rl.policies import BernoulliPolicy, CategoricalPolicy, GaussianPolicy, ValueNet, mlp
+
+
+def test_categorical_sampling_matches_probabilities_and_is_seeded():
+    torch.manual_seed(0)
+    pi = CategoricalPolicy(4, 3, hidden=(8,))
+    with torch.no_grad():
+        pi.net[-1].weight.mul_(300)  # make the distribution far from uniform
+    obs = torch.randn(1, 4).expand(20000, 4)
+    a = pi.act(obs, generator=torch.Generator().manual_seed(1))
+    freq = torch.bincount(a, minlength=3).double() / a.numel()
+    probs = pi.log_prob(obs[:1].expand(3, 4), torch.arange(3)).exp().double()
+    assert torch.allclose(freq, probs, atol=0.015)
+    b = pi.act(obs, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert pi.act(obs[:5], deterministic=True).tolist() == [int(probs.argmax())] * 5
+
+
+def test_bernoulli_log_prob_is_stable_and_matches_sigmoid():
+    pi = BernoulliPolicy(2, hidden=())
+    with torch.no_grad():
+        pi.net[0].weight.copy_(torch.tensor([[100.0, 0.0]]))
+        pi.net[0].bias.zero_()
+    obs = torch.tensor([[1.0, 0.0], [0.01, 0.0]])
+    lp0 = pi.log_prob(obs, torch.tensor([0, 0])).detach()
+    assert torch.isfinite(lp0).all() and lp0[0] == pytest.approx(-100.0, abs=1e-3)
+    assert lp0[1].exp().item() == pytest.approx(1 - torch.sigmoid(torch.tensor(1.0)).item(), rel=1e-5)
+    assert (pi.entropy(obs) >= 0).all()
+
+
+def test_gaussian_log_prob_and_entropy_match_torch_distributions():
+    pi = GaussianPolicy(3, 2, hidden=(5,))
+    obs, act = torch.randn(7, 3), torch.randn(7, 2)
+    mu = pi.mean(obs)
+    ref = torch.distributions.Normal(mu, pi.log_std.exp())
+    torch.testing.assert_close(pi.log_prob(obs, act), ref.log_prob(act).sum(-1))
+    torch.testing.assert_close(pi.entropy(obs), ref.entropy().sum(-1))
+    assert pi.act(obs, generator=torch.Generator().manual_seed(0)).shape == (7, 2)
+
+
+def test_value_net_shape_and_bad_inputs():
+    v = ValueNet(4)
+    assert v(torch.randn(5, 4)).shape == (5,)
+    with pytest.raises(ValueError, match=r"obs must have shape \(batch, 4\)"):
+        v(torch.randn(4))
+    with pytest.raises(TypeError, match="obs must be a torch.Tensor"):
+        CategoricalPolicy(4, 2).act([[0.0] * 4])
+    with pytest.raises(ValueError, match="hidden must be a sequence of positive ints"):
+        mlp(4, (0,), 2)
+    with pytest.raises(ValueError, match="in_dim must be a positive int"):
+        mlp(-1, (8,), 2)
