@@ -87,3 +87,43 @@ def show_frame(frame: np.ndarray, ax: plt.Axes | None = None, title: str = "") -
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_grid_paths(
+    paths: Mapping[str, Sequence[int]],
+    shape: tuple[int, int],
+    ax: plt.Axes | None = None,
+    *,
+    cells: Mapping[str, Sequence[int]] | None = None,
+    title: str = "",
+) -> plt.Axes:
+    """Draw state sequences on a grid world whose state is ``row * n_cols + col``.
+
+    Args:
+        paths: ``{label: [s_0, s_1, ...]}``, drawn as lines through cell centres.
+        shape: ``(n_rows, n_cols)``.
+        cells: ``{label: [states]}`` to shade, e.g. ``{"cliff": range(37, 47)}``.
+    """
+    ax = ax or plt.gca()
+    n_rows, n_cols = shape
+    ax.set_xlim(-0.5, n_cols - 0.5)
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_xticks(np.arange(-0.5, n_cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, n_rows, 1), minor=True)
+    ax.grid(which="minor", color="0.85")
+    ax.grid(which="major", visible=False)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_aspect("equal")
+    shades = ["0.25", "#fdd49e", "#c7e9c0"]
+    for (label, states), color in zip((cells or {}).items(), shades):
+        for k, s in enumerate(states):
+            r, c = divmod(int(s), n_cols)
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, color=color, label=label if k == 0 else None))
+    offsets = np.linspace(-0.12, 0.12, max(len(paths), 1))
+    for (label, path), color, off in zip(paths.items(), COLORS, offsets):
+        rc = np.array([divmod(int(s), n_cols) for s in path], dtype=float)
+        ax.plot(rc[:, 1] + off, rc[:, 0] + off, "-o", color=color, ms=3, lw=2, label=f"{label} ({len(path) - 1} steps)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4)
+    if title:
+        ax.set_title(title)
+    return ax

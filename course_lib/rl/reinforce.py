@@ -42,6 +42,8 @@ __all__ = [
     "episode_start_values",
     "pg_weights",
     "policy_gradient_vector",
+    "fit_value",
+    "estimator_variance",
 ]
 
 BASELINES = ("none", "average", "value")
@@ -144,6 +146,16 @@ def policy_gradient_vector(policy: torch.nn.Module, obs: torch.Tensor, actions: 
     return torch.cat([g.flatten() for g in grads])
 
 
+def fit_value(value: ValueNet, optimizer: torch.optim.Optimizer, obs: torch.Tensor, targets: torch.Tensor, steps: int) -> float:
+    r"""``steps`` full-batch steps on the value loss :math:`\frac1n\sum_i (V_\phi(s_i) - G_i)^2`; returns the last loss."""
+    for _ in range(steps):
+        loss = ((value(obs) - targets) ** 2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return float(loss.detach())
+
+
 def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 0) -> ReinforceResult:
     """Train a categorical policy with REINFORCE on ``config.env_id`` (discrete actions)."""
     if not isinstance(config, ReinforceConfig):
@@ -188,12 +200,7 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
             loss.backward()
             opt.step()
         if value is not None:
-            target = G.flatten()
-            for _ in range(config.value_epochs):
-                vloss = ((value(obs) - target) ** 2).mean()
-                vopt.zero_grad(set_to_none=True)
-                vloss.backward()
-                vopt.step()
+            fit_value(value, vopt, obs, G.flatten(), config.value_epochs)
         train_seconds += time.perf_counter() - t0
         new = collector.episode_returns[n_done_before:]
         result.steps.append(collector.steps)
@@ -208,3 +215,38 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
                 result._first_solved = (collector.steps, train_seconds)
     envs.close()
     return result
+
+
+def estimator_variance(
+    policy: torch.nn.Module,
+    rollout: Rollout,
+    gamma: float,
+    values: torch.Tensor,
+    *,
+    envs_per_batch: int = 4,
+) -> dict[str, float]:
+    r"""Total variance :math:`\mathbb E\|\hat g - \bar g\|^2` of the policy-gradient estimate, per weighting.
+
+    The rollout's environments are split into batches of ``envs_per_batch``
+    columns; each batch gives one estimate :math:`\hat g` (over the steps of its
+    complete episodes) for each weighting of :func:`pg_weights`. Returns
+    ``{"total": ..., "reward_to_go": ..., "baseline": ...}``.
+    """
+    check_positive("envs_per_batch", envs_per_batch, integer=True)
+    N = rollout.rewards.shape[1]
+    if N < 2 * envs_per_batch:
+        raise ValueError(f"the rollout needs at least {2 * envs_per_batch} environments for two batches, got {N}")
+    mask = complete_episode_mask(rollout.done)
+    out = {}
+    for kind in ("total", "reward_to_go", "baseline"):
+        w = pg_weights(rollout, gamma, kind, values)
+        grads = []
+        for start in range(0, N - envs_per_batch + 1, envs_per_batch):
+            cols = slice(start, start + envs_per_batch)
+            m = mask[:, cols]
+            grads.append(
+                policy_gradient_vector(policy, rollout.obs[:, cols][m], rollout.actions[:, cols][m], w[:, cols][m])
+            )
+        G = torch.stack(grads)
+        out[kind] = float(((G - G.mean(0)) ** 2).sum(1).mean())
+    return out
