@@ -127,3 +127,33 @@ def plot_grid_paths(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_adaptation(
+    x: np.ndarray,
+    y_true: np.ndarray,
+    x_support: np.ndarray,
+    y_support: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    ax: plt.Axes | None = None,
+    *,
+    title: str = "",
+) -> plt.Axes:
+    """Few-shot regression before and after adaptation: the true function, the K support points, predictions.
+
+    Args:
+        x, y_true: a dense grid and the task's true function on it.
+        predictions: ``{label: y on the grid}``, e.g. ``{"before": ..., "after 1 step": ...}``.
+    """
+    ax = ax or plt.gca()
+    ax.plot(x, y_true, color="k", lw=2, label="true function")
+    styles = [":", "--", "-"]
+    for (label, y), color, style in zip(predictions.items(), COLORS, styles * 3):
+        ax.plot(x, y, style, color=color, lw=1.8, label=label)
+    ax.scatter(x_support, y_support, color="k", marker="^", s=40, zorder=5, label=f"{len(x_support)} support points")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(loc="lower left", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,1 @@
+"""Meta-learning: task distributions, MAML (second and first order), Reptile, and the fine-tuning baseline."""

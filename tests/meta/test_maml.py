@@ -1,0 +1,98 @@
+"""MAML and friends: adaptation mechanics, module_forward, configuration errors, and a short learning check."""
+
+import pytest
+import torch
+
+from course_lib.meta.maml import (
+    MetaConfig,
+    adapt,
+    adaptation_curve,
+    batched_mlp,
+    init_mlp,
+    meta_train,
+    module_forward,
+    reptile_meta_gradient,
+    task_losses,
+)
+from course_lib.meta.tasks import SinusoidFamily
+
+
+def test_adapt_takes_per_task_gradient_steps():
+    g = torch.Generator().manual_seed(0)
+    params = init_mlp((1, 8, 1), g)
+    tasks = SinusoidFamily().sample(3, 10, 10, g)
+    adapted = adapt(batched_mlp, params, tasks.x_support, tasks.y_support, 0.01, 1)
+    for i in range(3):  # task i's copy moved along task i's own gradient
+        p = {k: v.clone().requires_grad_() for k, v in params.items()}
+        one = {k: v.unsqueeze(0) for k, v in p.items()}
+        loss = task_losses(batched_mlp, one, tasks.x_support[i:i + 1], tasks.y_support[i:i + 1]).sum()
+        grads = torch.autograd.grad(loss, list(p.values()))
+        for (k, v), gk in zip(p.items(), grads):
+            torch.testing.assert_close(adapted[k][i], (v - 0.01 * gk).detach())
+    before = task_losses(batched_mlp, {k: v.expand(3, *v.shape) for k, v in params.items()},
+                         tasks.x_support, tasks.y_support)
+    after = task_losses(batched_mlp, adapt(batched_mlp, params, tasks.x_support, tasks.y_support, 0.01, 5),
+                        tasks.x_support, tasks.y_support)
+    assert (after < before).all()
+
+
+def test_module_forward_matches_batched_mlp():
+    net = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    params = {"w0": net[0].weight, "b0": net[0].bias, "w1": net[2].weight, "b1": net[2].bias}
+    named = dict(net.named_parameters())
+    x = torch.randn(4, 6, 1)
+    batched = {k: v.expand(4, *v.shape) for k, v in named.items()}
+    mine = {k: v.expand(4, *v.shape) for k, v in params.items()}
+    torch.testing.assert_close(module_forward(net)(batched, x), batched_mlp(mine, x))
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        module_forward(lambda x: x)
+
+
+def test_reptile_direction_points_from_adapted_weights_to_theta():
+    g = torch.Generator().manual_seed(0)
+    params = init_mlp((1, 8, 1), g)
+    tasks = SinusoidFamily().sample(4, 10, 10, g)
+    direction, _ = reptile_meta_gradient(batched_mlp, params, tasks, 0.01, 3)
+    x = torch.cat([tasks.x_support, tasks.x_query], 1)
+    y = torch.cat([tasks.y_support, tasks.y_query], 1)
+    adapted = adapt(batched_mlp, params, x, y, 0.01, 3)
+    for k in params:
+        torch.testing.assert_close(direction[k], params[k] - adapted[k].mean(0))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        ({"method": "maml++"}, ValueError, "method must be one of"),
+        ({"iterations": 0}, ValueError, "iterations must be > 0"),
+        ({"inner_lr": -0.1}, ValueError, "inner_lr must be > 0"),
+        ({"final_lr_fraction": 2.0}, ValueError, "final_lr_fraction must be in (0, 1]"),
+        ({"hidden": (40, 0)}, ValueError, "hidden must be a tuple of positive ints"),
+        ({"meta_batch": 2.5}, TypeError, "meta_batch must be an int"),
+    ],
+)
+def test_config_rejects_bad_values(kwargs, exc, words):
+    with pytest.raises(exc) as info:
+        MetaConfig(**kwargs)
+    assert words in str(info.value)
+
+
+def test_meta_train_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="config must be a MetaConfig"):
+        meta_train({"method": "maml"}, torch.Generator())
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        meta_train(MetaConfig(iterations=1), 0)
+
+
+@pytest.mark.parametrize("method, steps", [("maml", 1), ("fomaml", 1), ("reptile", 5), ("pretrain", 0)])
+def test_every_method_lowers_held_out_error_in_a_short_run(method, steps):
+    """300 meta-iterations: each method improves what it optimises (for pretrain: the unadapted fit)."""
+    torch.set_num_threads(1)
+    held_out = SinusoidFamily().sample(200, 10, 50, torch.Generator().manual_seed(99))
+    untrained = init_mlp(generator=torch.Generator().manual_seed(0))
+    config = MetaConfig(method=method, iterations=300, inner_steps=max(steps, 1))
+    result = meta_train(config, torch.Generator().manual_seed(0), init_generator=torch.Generator().manual_seed(0))
+    before = adaptation_curve(untrained, held_out, 0.01, steps).mean(0)
+    after = adaptation_curve(result.params, held_out, 0.01, steps).mean(0)
+    assert after[steps] < 0.85 * before[steps], (method, before, after)
+    assert len(result.losses) == 300 and result.seconds > 0
