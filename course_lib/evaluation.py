@@ -49,3 +49,38 @@ def evaluate(
         running &= ~(term | trunc)
     envs.close()
     return returns
+
+
+class SolveTracker:
+    """Evaluation history of one training run: when it first solved, and whether it stayed solved.
+
+    Evaluations are recorded as ``(env steps, training seconds, mean return)``.
+    ``stable_after_solve`` is the share of evaluations from the first solve on
+    (that one included) whose mean return stayed at or above ``threshold``; the
+    Stable-Baselines3 peer in ``bench/`` reports the same quantity.
+    """
+
+    def __init__(self, threshold: float = 475.0) -> None:
+        self.threshold = float(threshold)
+        self.history: list[tuple[int, float, float]] = []
+
+    def record(self, steps: int, seconds: float, mean_return: float) -> None:
+        self.history.append((int(steps), float(seconds), float(mean_return)))
+
+    @property
+    def first_solved(self) -> tuple[int, float] | None:
+        """``(env steps, training seconds)`` of the first evaluation at or above the threshold."""
+        hit = next((h for h in self.history if h[2] >= self.threshold), None)
+        return (hit[0], hit[1]) if hit else None
+
+    @property
+    def stable_after_solve(self) -> float | None:
+        solved = self.first_solved
+        if solved is None:
+            return None
+        later = [r for s, _, r in self.history if s >= solved[0]]
+        return sum(r >= self.threshold for r in later) / len(later)
+
+    @property
+    def final_return(self) -> float | None:
+        return self.history[-1][2] if self.history else None

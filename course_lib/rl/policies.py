@@ -74,7 +74,10 @@ class CategoricalPolicy(nn.Module):
         logits = self.logits(obs)
         if deterministic:
             return logits.argmax(-1)
-        return torch.multinomial(F.softmax(logits, -1), 1, generator=generator).squeeze(-1)
+        # inverse-CDF sampling: one uniform per row (cheaper than torch.multinomial for small batches)
+        cdf = F.softmax(logits, -1).cumsum(-1)
+        u = torch.rand(cdf.shape[:-1] + (1,), generator=generator, dtype=cdf.dtype)
+        return (cdf < u).sum(-1).clamp_max(self.n_actions - 1)
 
 
 class BernoulliPolicy(nn.Module):

@@ -33,6 +33,7 @@ from course_lib.evaluation import evaluate
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import Rollout, RolloutCollector, make_vec_env
+from course_lib.rl.value_learning import fit_value
 
 __all__ = [
     "ReinforceConfig",
@@ -42,7 +43,6 @@ __all__ = [
     "episode_start_values",
     "pg_weights",
     "policy_gradient_vector",
-    "fit_value",
     "estimator_variance",
 ]
 
@@ -144,16 +144,6 @@ def policy_gradient_vector(policy: torch.nn.Module, obs: torch.Tensor, actions: 
     surrogate = (policy.log_prob(obs, actions) * weights).mean()
     grads = torch.autograd.grad(surrogate, list(policy.parameters()))
     return torch.cat([g.flatten() for g in grads])
-
-
-def fit_value(value: ValueNet, optimizer: torch.optim.Optimizer, obs: torch.Tensor, targets: torch.Tensor, steps: int) -> float:
-    r"""``steps`` full-batch steps on the value loss :math:`\frac1n\sum_i (V_\phi(s_i) - G_i)^2`; returns the last loss."""
-    for _ in range(steps):
-        loss = ((value(obs) - targets) ** 2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return float(loss.detach())
 
 
 def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 0) -> ReinforceResult:

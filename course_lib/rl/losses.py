@@ -1,0 +1,39 @@
+r"""Losses of the value-based chapters (notebooks ``04_value_functions`` and ``08_dqn``).
+
+* Value loss :math:`\tfrac12 (y - V)^2`, gradient :math:`-(y - V)\nabla V`.
+* Huber loss with threshold :math:`\kappa`: :math:`\tfrac12 x^2` for :math:`|x| \le \kappa`,
+  :math:`\kappa(|x| - \tfrac12\kappa)` beyond; derivative :math:`\mathrm{clip}(x, -\kappa, \kappa)`,
+  so one wild target cannot produce a wild gradient.
+
+Both are derived piecewise in :mod:`course_lib.derivations.value`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from course_lib._validation import check_positive
+
+__all__ = ["value_loss", "huber_loss"]
+
+
+def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
+    for name, t in (("prediction", prediction), ("target", target)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point torch.Tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}")
+
+
+def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    r""":math:`\frac1n \sum_i \tfrac12 (y_i - V_i)^2`."""
+    _pair(prediction, target)
+    return 0.5 * ((target - prediction) ** 2).mean()
+
+
+def huber_loss(prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.0) -> torch.Tensor:
+    r"""Mean Huber loss of the residuals :math:`x = V - y` with threshold ``kappa`` (:math:`\kappa > 0`)."""
+    _pair(prediction, target)
+    check_positive("kappa", kappa)
+    x = (prediction - target).abs()
+    return torch.where(x <= kappa, 0.5 * x**2, kappa * (x - 0.5 * kappa)).mean()
