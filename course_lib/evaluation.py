@@ -7,10 +7,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from course_lib._validation import check_positive
+from scipy import stats
+
+from course_lib._validation import check_positive, check_probability
 from course_lib.rl.rollouts import make_vec_env
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "iqm", "bootstrap_ci", "SolveTracker"]
 
 
 @torch.no_grad()
@@ -49,6 +51,60 @@ def evaluate(
         running &= ~(term | trunc)
     envs.close()
     return returns
+
+
+def iqm(scores, axis: int | None = None) -> float | np.ndarray:
+    """Interquartile mean: the mean of the middle 50% (``scipy.stats.trim_mean`` cutting 25% each side).
+
+    Agarwal et al. (2021), "Deep RL at the Edge of the Statistical Precipice",
+    recommend it over the mean (outlier-prone) and the median (wasteful) for few runs.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.size == 0:
+        raise ValueError("scores must not be empty")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores must be finite")
+    return stats.trim_mean(scores, 0.25, axis=axis)
+
+
+def bootstrap_ci(
+    scores,
+    statistic=iqm,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Point estimate and percentile-bootstrap confidence interval of ``statistic`` over runs.
+
+    Args:
+        scores: ``(runs,)`` for one task, or ``(runs, tasks)``. With several tasks
+            the bootstrap is *stratified*: runs are resampled within each task
+            (``scipy.stats.bootstrap`` resamples each sample separately), and the
+            statistic is taken over all resampled scores together.
+        statistic: a function of a 1-D array, :func:`iqm` by default.
+
+    Returns:
+        ``(estimate, low, high)``.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    if scores.ndim != 2 or scores.shape[0] < 2:
+        raise ValueError(f"scores must have shape (runs,) or (runs, tasks) with at least 2 runs, got {scores.shape}")
+    check_probability("confidence", confidence, low_open=True, high_open=True)
+    check_positive("n_resamples", n_resamples, integer=True)
+    samples = tuple(scores[:, j] for j in range(scores.shape[1]))
+
+    def pooled(*resampled, axis=-1):
+        return statistic(np.concatenate(resampled, axis=axis), axis=axis)
+
+    estimate = float(statistic(scores.ravel()))
+    if np.ptp(scores) == 0:  # every run scored the same: no spread to resample
+        return estimate, estimate, estimate
+    res = stats.bootstrap(samples, pooled, confidence_level=confidence, n_resamples=n_resamples,
+                          method="percentile", vectorized=True, random_state=np.random.default_rng(seed))
+    return estimate, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 class SolveTracker:

@@ -80,7 +80,7 @@ class ActorCriticConfig:
             check_positive(name, getattr(self, name))
         for name in ("vf_coef", "ent_coef"):
             check_positive(name, getattr(self, name), allow_zero=True)
-        if self.minibatch_size > self.num_envs * self.n_steps:
+        if self.algo == "ppo" and self.minibatch_size > self.num_envs * self.n_steps:
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be at most num_envs * n_steps ({self.num_envs * self.n_steps})"
             )
