@@ -1,0 +1,65 @@
+"""IQM, bootstrap confidence intervals, SolveTracker and the evaluation rollout."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from course_lib.evaluation import SolveTracker, bootstrap_ci, evaluate, iqm
+
+
+def test_iqm_is_the_mean_of_the_middle_half():
+    x = np.array([0.0, 1, 2, 3, 4, 5, 6, 1000])
+    assert iqm(x) == pytest.approx(np.mean([2, 3, 4, 5]))
+    assert iqm(x) == pytest.approx(stats.trim_mean(x, 0.25))
+
+
+def test_bootstrap_ci_covers_the_estimate_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(10, 2, size=20)
+    est, lo, hi = bootstrap_ci(scores)
+    assert lo < est < hi and hi - lo < 4
+    assert bootstrap_ci(scores) == (est, lo, hi)
+    # stratified over two tasks: each column is resampled on its own
+    est2, lo2, hi2 = bootstrap_ci(np.stack([scores, scores + 100], axis=1), np.mean)
+    assert lo2 < est2 < hi2
+    assert bootstrap_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
+
+
+def test_bootstrap_ci_coverage_is_near_nominal():
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(200):
+        _, lo, hi = bootstrap_ci(rng.normal(0, 1, size=30), np.mean, n_resamples=500, seed=int(rng.integers(1 << 30)))
+        hits += lo <= 0 <= hi
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+@pytest.mark.parametrize("bad, exc", [([1.0], ValueError), ([[[1.0]]], ValueError)])
+def test_bootstrap_bad_input(bad, exc):
+    with pytest.raises(exc, match="scores must have shape"):
+        bootstrap_ci(bad)
+
+
+def test_iqm_bad_input():
+    with pytest.raises(ValueError, match="not be empty"):
+        iqm([])
+    with pytest.raises(ValueError, match="finite"):
+        iqm([1.0, float("nan")])
+
+
+def test_solve_tracker():
+    t = SolveTracker(475)
+    for steps, r in [(4000, 100), (8000, 480), (12000, 400), (16000, 500)]:
+        t.record(steps, steps / 1000, r)
+    assert t.first_solved == (8000, 8.0)
+    assert t.stable_after_solve == pytest.approx(2 / 3)
+    assert t.final_return == 500
+    assert SolveTracker().first_solved is None and SolveTracker().stable_after_solve is None
+
+
+def test_evaluate_runs_one_episode_per_env():
+    returns = evaluate(lambda o: torch.zeros(len(o), dtype=torch.long), "CartPole-v1", 5)
+    assert returns.shape == (5,) and (returns < 20).all() and (returns >= 8).all()
+    with pytest.raises(ValueError, match="n_episodes must be > 0"):
+        evaluate(lambda o: o, "CartPole-v1", 0)
