@@ -6,7 +6,8 @@ Protocol: a greedy evaluation (mean return over 20 episodes, seeds apart from
 training) after every update of 4,096 environment steps; evaluation time is not
 counted as training time. Per seed it prints one JSON line with the steps and
 training seconds to the first evaluation >= 475, the final return, and
-stable_after_solve (share of later evaluations that stayed >= 475); then a summary.
+stable_after_solve (share of evaluations from the first solve on, that one included, that stayed >= 475,
+as in the SB3 peer script); then a summary.
 Not a test: the target (5/5 seeds solve within 30 s and stay solved) is reported.
 """
 
@@ -31,7 +32,7 @@ def run(seed: int, steps: int) -> dict:
     result = train_reinforce(ReinforceConfig(total_steps=steps, eval_every=1), seed=seed)
     solved = result.first_solved
     final = float(evaluate(lambda o: result.policy.act(o, deterministic=True), "CartPole-v1", 20, seed=20_000).mean())
-    later = [e[2] for e in result.evaluations if solved and e[0] > solved[0]]
+    stable = result.evaluations.stable_after_solve
     return {
         "algo": "reinforce",
         "seed": seed,
@@ -39,10 +40,10 @@ def run(seed: int, steps: int) -> dict:
         "steps_to_solve": solved[0] if solved else None,
         "seconds_to_solve": round(solved[1], 2) if solved else None,
         "final_return": final,
-        "stable_after_solve": round(sum(r >= 475 for r in later) / len(later), 3) if later else None,
+        "stable_after_solve": None if stable is None else round(stable, 3),
         "train_seconds": round(result.seconds[-1], 2),
         "wall_seconds": round(time.perf_counter() - wall, 2),
-        "evaluations": [round(e[2], 1) for e in result.evaluations],
+        "evaluations": [round(e[2], 1) for e in result.evaluations.history],
     }
 
 

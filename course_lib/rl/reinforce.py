@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from course_lib._validation import check_positive, check_probability
-from course_lib.evaluation import evaluate
+from course_lib.evaluation import SolveTracker, evaluate
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import Rollout, RolloutCollector, make_vec_env
@@ -92,15 +92,14 @@ class ReinforceResult:
     steps: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     train_returns: list[float] = field(default_factory=list)
-    #: per evaluation: (env steps, training seconds, mean greedy return over eval_episodes)
-    evaluations: list[tuple[int, float, float]] = field(default_factory=list)
+    #: greedy evaluations ``(env steps, training seconds, mean return over eval_episodes)``, with
+    #: ``first_solved`` and ``stable_after_solve``
+    evaluations: SolveTracker = field(default_factory=SolveTracker)
 
     @property
     def first_solved(self) -> tuple[int, float] | None:
         """``(env steps, training seconds)`` of the first evaluation that reached the solved return."""
-        return self._first_solved
-
-    _first_solved: tuple[int, float] | None = None
+        return self.evaluations.first_solved
 
 
 def complete_episode_mask(done: torch.Tensor) -> torch.Tensor:
@@ -161,7 +160,7 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
     vopt = torch.optim.Adam(value.parameters(), lr=config.value_lr) if value is not None else None
     collector = RolloutCollector(envs, seed=seed)
-    result = ReinforceResult(policy=policy, value=value)
+    result = ReinforceResult(policy=policy, value=value, evaluations=SolveTracker(config.solved_return))
     n_updates = max(1, config.total_steps // (config.num_envs * config.steps_per_env))
     train_seconds = 0.0
     for update in tqdm(range(1, n_updates + 1), desc="REINFORCE", leave=False):
@@ -200,9 +199,7 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
             score = float(
                 evaluate(lambda o: policy.act(o, deterministic=True), config.env_id, config.eval_episodes).mean()
             )
-            result.evaluations.append((collector.steps, train_seconds, score))
-            if result._first_solved is None and score >= config.solved_return:
-                result._first_solved = (collector.steps, train_seconds)
+            result.evaluations.record(collector.steps, train_seconds, score)
     envs.close()
     return result
 
