@@ -12,7 +12,7 @@ from scipy import stats
 from course_lib._validation import check_positive, check_probability
 from course_lib.rl.rollouts import make_vec_env
 
-__all__ = ["evaluate", "iqm", "bootstrap_ci", "SolveTracker"]
+__all__ = ["evaluate", "iqm", "bootstrap_ci", "binned_means", "SolveTracker"]
 
 
 @torch.no_grad()
@@ -140,3 +140,20 @@ class SolveTracker:
     @property
     def final_return(self) -> float | None:
         return self.history[-1][2] if self.history else None
+
+
+def binned_means(prediction: torch.Tensor, target: torch.Tensor, bins: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Calibration of a predictor of a mean: sort by prediction into ``bins`` equal-count bins and
+    return each bin's mean prediction and mean target, both ``(bins,)``.
+
+    A value function predicts the *expected* return, so single returns scatter
+    around it; the bin means should lie near the diagonal (notebook 04).
+    """
+    check_positive("bins", bins, integer=True)
+    if prediction.shape != target.shape or prediction.ndim != 1:
+        raise ValueError(f"prediction and target must be 1-D of the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}")
+    if prediction.numel() < bins:
+        raise ValueError(f"need at least bins={bins} points, got {prediction.numel()}")
+    order = torch.argsort(prediction)
+    groups = torch.tensor_split(order, bins)
+    return (torch.stack([prediction[g].mean() for g in groups]), torch.stack([target[g].mean() for g in groups]))

@@ -63,3 +63,17 @@ def test_evaluate_runs_one_episode_per_env():
     assert returns.shape == (5,) and (returns < 20).all() and (returns >= 8).all()
     with pytest.raises(ValueError, match="n_episodes must be > 0"):
         evaluate(lambda o: o, "CartPole-v1", 0)
+
+
+def test_binned_means_of_a_calibrated_predictor_follow_the_diagonal():
+    from course_lib.evaluation import binned_means
+
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(4000, generator=g) * 100
+    target = pred + 20 * torch.randn(4000, generator=g)  # noisy single outcomes around the mean
+    mv, mt = binned_means(pred, target, 8)
+    assert (mt - mv).abs().max() < 3 and torch.all(mv[1:] > mv[:-1])
+    with pytest.raises(ValueError, match="1-D of the same shape"):
+        binned_means(pred, target[:10])
+    with pytest.raises(ValueError, match="at least bins"):
+        binned_means(pred[:3], target[:3], 8)
