@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 
 ROOT = pathlib.Path(__file__).resolve().parent
 DEFAULT_CACHE = ROOT / "book" / "_build" / ".jupyter_cache"
+_NB_SECONDS: dict[str, float] = {}  # seconds per notebook, summed over its cells
 
 
 def nb_cache_dir() -> pathlib.Path | None:
@@ -81,8 +82,6 @@ def pytest_runtest_logreport(report):
         nb = report.nodeid.split("::")[0]
         _NB_SECONDS[nb] = _NB_SECONDS.get(nb, 0.0) + report.duration
 
-
-_NB_SECONDS: dict[str, float] = {}
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -57,3 +57,12 @@ def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: 
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return value
+
+
+def check_hidden(name: str, value: Any) -> tuple[int, ...]:
+    """Check a tuple of hidden-layer widths (positive ints)."""
+    if not isinstance(value, tuple) or not all(
+        isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h > 0 for h in value
+    ):
+        raise ValueError(f"{name} must be a tuple of positive ints, got {value!r}")
+    return value

@@ -42,7 +42,7 @@ import torch
 from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_positive
+from course_lib._validation import check_hidden, check_positive
 from course_lib.meta.tasks import SinusoidFamily, TaskBatch
 
 __all__ = [
@@ -189,8 +189,7 @@ class MetaConfig:
             check_positive(name, getattr(self, name))
         if self.final_lr_fraction > 1:
             raise ValueError(f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}")
-        if not isinstance(self.hidden, tuple) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
-            raise ValueError(f"hidden must be a tuple of positive ints, got {self.hidden!r}")
+        check_hidden("hidden", self.hidden)
 
 
 @dataclass

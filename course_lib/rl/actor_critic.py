@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from course_lib import checkpoint
-from course_lib._validation import check_positive, check_probability
+from course_lib._validation import check_hidden, check_positive, check_probability
 from course_lib.evaluation import SolveTracker, evaluate
 from course_lib.rl.advantages import gae
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
@@ -84,8 +84,7 @@ class ActorCriticConfig:
             raise ValueError(
                 f"minibatch_size ({self.minibatch_size}) must be at most num_envs * n_steps ({self.num_envs * self.n_steps})"
             )
-        if not isinstance(self.hidden, tuple) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
-            raise ValueError(f"hidden must be a tuple of positive ints, got {self.hidden!r}")
+        check_hidden("hidden", self.hidden)
 
 
 @dataclass

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_positive, check_probability
+from course_lib._validation import check_hidden, check_positive, check_probability
 from course_lib.evaluation import SolveTracker, evaluate
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
@@ -79,8 +79,7 @@ class ReinforceConfig:
         check_positive("value_lr", self.value_lr)
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
-        if not isinstance(self.hidden, tuple) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
-            raise ValueError(f"hidden must be a tuple of positive ints, got {self.hidden!r}")
+        check_hidden("hidden", self.hidden)
 
 
 @dataclass
@@ -170,9 +169,9 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
         obs = roll.obs.flatten(0, 1)
         actions = roll.actions.flatten(0, 1)
         if value is not None:
-            with torch.no_grad():
-                v_next = value(roll.next_obs.flatten(0, 1)).view_as(roll.rewards)
-                v_now = value(obs).view_as(roll.rewards)
+            with torch.no_grad():  # V(s_t) and V(s_{t+1}) in one batched pass
+                both = value(torch.cat([obs, roll.next_obs.flatten(0, 1)]))
+                v_now, v_next = both[: obs.shape[0]].view_as(roll.rewards), both[obs.shape[0]:].view_as(roll.rewards)
             G = reward_to_go(roll.rewards, roll.terminated, roll.truncated, config.gamma, next_values=v_next)
             adv, mask = G - v_now, torch.ones_like(G, dtype=torch.bool)
         else:
