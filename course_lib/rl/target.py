@@ -1,0 +1,67 @@
+r"""Target networks: hard copies and Polyak (soft) updates (notebook ``07_target_networks``).
+
+Convention, stated once for the course: :math:`\tau` weights the **online** network,
+
+.. math::  \theta' \leftarrow \tau\,\theta + (1 - \tau)\,\theta',
+
+as in Stable-Baselines3 and CleanRL. (Spinning Up's ``polyak`` is :math:`1-\tau`.)
+:math:`\tau = 1` is the hard copy of DQN (Mnih et al., 2015), made every ``C``
+steps. After :math:`n` soft updates :math:`\theta'` is an exponential moving
+average of the online parameters (closed form in
+:mod:`course_lib.derivations.target`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from course_lib._validation import check_probability
+
+__all__ = ["hard_update", "polyak_update", "make_target"]
+
+
+def _pairs(target: nn.Module, online: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    for name, m in (("target", target), ("online", online)):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
+    t_state, o_state = target.state_dict(keep_vars=True), online.state_dict(keep_vars=True)
+    if t_state.keys() != o_state.keys():
+        raise ValueError("target and online must have the same architecture (their state_dict keys differ)")
+    for key in t_state:
+        if t_state[key].shape != o_state[key].shape:
+            raise ValueError(f"target and online differ at {key!r}: {tuple(t_state[key].shape)} vs {tuple(o_state[key].shape)}")
+    return [t_state[k] for k in t_state], [o_state[k] for k in t_state]
+
+
+@torch.no_grad()
+def hard_update(target: nn.Module, online: nn.Module) -> None:
+    r""":math:`\theta' \leftarrow \theta` (parameters and buffers)."""
+    for t, o in zip(*_pairs(target, online)):
+        t.copy_(o)
+
+
+@torch.no_grad()
+def polyak_update(target: nn.Module, online: nn.Module, tau: float) -> None:
+    r""":math:`\theta' \leftarrow \tau\,\theta + (1-\tau)\,\theta'` for every floating-point tensor, in place.
+
+    ``tau`` in (0, 1]; integer buffers (e.g. batch-norm counters) are copied.
+    """
+    check_probability("tau", tau, low_open=True)
+    targets, onlines = _pairs(target, online)
+    floats = [(t, o) for t, o in zip(targets, onlines) if t.is_floating_point()]
+    if floats:
+        ts, os_ = zip(*floats)
+        torch._foreach_lerp_(list(ts), list(os_), tau)  # t + tau (o - t) = tau o + (1 - tau) t
+    for t, o in zip(targets, onlines):
+        if not t.is_floating_point():
+            t.copy_(o)
+
+
+def make_target(online: nn.Module) -> nn.Module:
+    """A frozen copy of ``online`` (no gradients), to be refreshed by the functions above."""
+    target = copy.deepcopy(online)
+    target.requires_grad_(False)
+    return target
