@@ -11,6 +11,7 @@ Both are derived piecewise in :mod:`course_lib.derivations.value`.
 from __future__ import annotations
 
 import torch
+from torch.nn import functional as F
 
 from course_lib._validation import check_positive
 
@@ -31,9 +32,18 @@ def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((target - prediction) ** 2).mean()
 
 
-def huber_loss(prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.0) -> torch.Tensor:
-    r"""Mean Huber loss of the residuals :math:`x = V - y` with threshold ``kappa`` (:math:`\kappa > 0`)."""
+def huber_loss(prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.0,
+               weights: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Mean Huber loss of the residuals :math:`x = V - y` with threshold ``kappa`` (:math:`\kappa > 0`).
+
+    ``weights`` (same shape, e.g. prioritised replay's importance weights) gives
+    :math:`\frac1n\sum_i w_i\,\ell_\kappa(x_i)` instead of the plain mean.
+    """
     _pair(prediction, target)
     check_positive("kappa", kappa)
-    x = (prediction - target).abs()
-    return torch.where(x <= kappa, 0.5 * x**2, kappa * (x - 0.5 * kappa)).mean()
+    # torch's fused kernel computes exactly the piecewise formula above (one op instead of eight)
+    if weights is None:
+        return F.huber_loss(prediction, target, delta=kappa)
+    if not isinstance(weights, torch.Tensor) or weights.shape != prediction.shape:
+        raise ValueError(f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}")
+    return (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean()

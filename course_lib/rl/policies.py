@@ -20,11 +20,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet"]
+__all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet"]
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0) -> nn.Sequential:
-    """A tanh MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` at the output, zero biases)."""
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0,
+        activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+    """An MLP (tanh unless ``activation`` says otherwise) with orthogonal initialisation
+    (gain sqrt(2) inside, ``out_gain`` at the output, zero biases)."""
     for name, v in (("in_dim", in_dim), ("out_dim", out_dim)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
@@ -33,7 +35,7 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden]
     for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.Tanh()]
+        layers += [nn.Linear(a, b), activation()]
     layers.append(nn.Linear(sizes[-1], out_dim))
     linears = [m for m in layers if isinstance(m, nn.Linear)]
     for i, lin in enumerate(linears):
@@ -154,3 +156,21 @@ class ValueNet(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
         return self.net(obs).squeeze(-1)
+
+
+class QNet(nn.Module):
+    r"""Action-value network :math:`Q_\theta(s, \cdot)`: ``(B, obs_dim) -> (B, n_actions)``, ReLU hidden layers."""
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.net = mlp(obs_dim, hidden, n_actions, out_gain=1.0, activation=nn.ReLU)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        _check_obs(obs, self.obs_dim)
+        return self.net(obs)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        r"""Greedy actions :math:`\arg\max_a Q(s, a)`, shape ``(B,)``."""
+        return self.net(obs).argmax(-1)
