@@ -61,15 +61,15 @@ class DQNConfig:
     train_every: int = 1  #: vector steps between rounds of updates
     gradient_steps: int = 1  #: minibatch updates per round
     gamma: float = 0.99
-    n_step: int = 3
+    n_step: int = 5
     lr: float = 2e-3
     lr_hold: float = 0.5  #: share of training at the full learning rate before the linear decay
     lr_final: float = 0.0  #: the learning rate at the end, as a share of ``lr``
     eps_start: float = 1.0
-    eps_end: float = 0.01
-    eps_fraction: float = 0.1  #: share of training over which epsilon decays linearly
-    tau: float = 1.0  #: Polyak weight of the online net (1: hard copy)
-    target_update_every: int = 250  #: gradient steps between target updates
+    eps_end: float = 0.05
+    eps_fraction: float = 0.2  #: share of training over which epsilon decays linearly
+    tau: float = 0.01  #: Polyak weight of the online net (1: hard copy)
+    target_update_every: int = 1  #: gradient steps between target updates
     huber_kappa: float = 1.0
     max_grad_norm: float = 10.0
     hidden: tuple[int, ...] = (64, 64)
@@ -114,6 +114,7 @@ class DQNResult:
     losses: list[float] = field(default_factory=list)  #: mean loss per 1,000 gradient steps
     train_seconds: float = 0.0  #: evaluation excluded
     gradient_steps: int = 0
+    callback_log: list[tuple[int, object]] = field(default_factory=list)  #: (env steps, what the callback returned)
 
 
 def linear_schedule(start: float, end: float, fraction: float, progress: float, hold: float = 0.0) -> float:
@@ -148,11 +149,12 @@ def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, do
 
 
 def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
-              callback: Callable[[int, QNet], None] | None = None) -> DQNResult:
+              callback: Callable[[QNet], object] | None = None) -> DQNResult:
     """Train a Q-network with (Double) DQN on ``config.env_id``.
 
-    ``callback(env_steps, qnet)``, if given, runs after each evaluation; its time
-    is not counted as training time.
+    ``callback(qnet)``, if given, runs after each evaluation; what it returns is
+    kept in ``result.callback_log`` with the step count, and its time is not
+    counted as training time.
     """
     if not isinstance(config, DQNConfig):
         raise TypeError(f"config must be a DQNConfig, got {type(config).__name__}")
@@ -188,7 +190,7 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
         score = evaluate(qnet.act, config.env_id, config.eval_episodes, seed=10_000 + seed)
         tracker.record(collector.steps, seconds, float(score.mean()))
         if callback is not None:
-            callback(collector.steps, qnet)
+            result.callback_log.append((collector.steps, callback(qnet)))
 
     for it in tqdm(range(n_iters), desc="Double DQN" if config.double else "DQN", leave=False, mininterval=1.0):
         t0 = time.perf_counter()
