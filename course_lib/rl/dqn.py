@@ -203,7 +203,7 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
         for r in collector.episode_returns[n_done:]:
             result.steps.append(collector.steps)
             result.train_returns.append(r)
-        if collector.steps >= config.learning_starts and it % config.train_every == 0:
+        if collector.steps >= config.learning_starts and len(buffer) >= config.batch_size and it % config.train_every == 0:
             progress = collector.steps / config.total_steps
             lr = config.lr * linear_schedule(1.0, config.lr_final, 1.0 - config.lr_hold, progress, config.lr_hold)
             for group in opt.param_groups:

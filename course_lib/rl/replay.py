@@ -150,9 +150,12 @@ class ReplayBuffer:
         _check_generator(rng)
         if self.size == 0:
             raise ValueError("cannot sample from an empty buffer")
+        if batch_size > self.size:
+            raise ValueError(f"batch_size ({batch_size}) is larger than the buffer's contents ({self.size} transitions); "
+                             "collect more before learning (e.g. learning_starts >= batch_size)")
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
-        """``batch_size`` transitions drawn uniformly with replacement."""
+        """``batch_size`` (at most ``len(self)``) transitions drawn uniformly with replacement."""
         self._check_sample(batch_size, rng)
         idx = rng.integers(0, self.size, size=batch_size)  # until full, slots 0..size-1 are the filled ones
         return self.gather(idx, np.ones(batch_size, dtype=np.float32))

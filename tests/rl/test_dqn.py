@@ -139,7 +139,7 @@ def test_short_run_checkpoint_round_trip(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 4])
 def test_dqn_learns_cartpole_in_a_short_budget(seed):
-    """15k steps take a random policy (mean ~22) to a clearly better greedy policy on unseen seeds."""
+    """15k steps (under 30% of a full run) already take the greedy policy well past a random one (mean ~22)."""
     torch.set_num_threads(1)
     result = train_dqn(DQNConfig(total_steps=15_000, eval_episodes=10), seed=seed)
     assert result.evaluations.final_return > 150

@@ -40,13 +40,15 @@ def test_ring_keeps_exactly_the_last_capacity_items_in_order(capacity, sizes):
 def test_uniform_sampling_only_returns_stored_items_and_is_reproducible():
     buf = ReplayBuffer(50, (3,))
     buf.add(**batch(np.arange(30)))
-    a = buf.sample(4000, np.random.default_rng(1))
-    b = buf.sample(4000, np.random.default_rng(1))
+    a = buf.sample(30, np.random.default_rng(1))
+    b = buf.sample(30, np.random.default_rng(1))
     assert torch.equal(a.rewards, b.rewards)
-    assert set(a.rewards.long().tolist()) == set(range(30))  # all 30 seen, nothing empty
     assert torch.equal(a.obs[:, 0], a.rewards) and torch.equal(a.next_obs[:, 0], a.rewards + 1)
     assert a.obs.dtype == torch.float32 and a.actions.dtype == torch.int64 and a.terminated.dtype == torch.bool
-    counts = np.bincount(a.rewards.long().numpy(), minlength=30)
+    rng = np.random.default_rng(2)
+    draws = np.concatenate([buf.sample(30, rng).rewards.long().numpy() for _ in range(150)])
+    assert set(draws.tolist()) == set(range(30))  # all 30 seen, nothing empty
+    counts = np.bincount(draws, minlength=30)
     assert stats.chisquare(counts).pvalue > 1e-4
 
 
@@ -80,6 +82,8 @@ def test_bad_add_and_sample_inputs():
         buf.sample(2, 0)
     with pytest.raises(ValueError, match="batch_size"):
         buf.sample(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="larger than the buffer's contents"):
+        buf.sample(5, np.random.default_rng(0))  # holds 4
 
 
 @settings(max_examples=60, deadline=None)
@@ -125,8 +129,9 @@ def test_prioritised_sampling_matches_p_alpha():
     buf.add(**batch(np.arange(n)))
     priorities = rng.uniform(0.05, 3.0, size=n)
     buf.update_priorities(np.arange(n), priorities)
-    draws = buf.sample(100_000, np.random.default_rng(1), beta=0.5)
-    counts = np.bincount(draws.indices.numpy(), minlength=n)[:n]
+    rng1 = np.random.default_rng(1)
+    draws = np.concatenate([buf.sample(n, rng1, beta=0.5).indices.numpy() for _ in range(5000)])  # 100k draws
+    counts = np.bincount(draws, minlength=n)[:n]
     law = priorities**alpha / (priorities**alpha).sum()
     assert stats.chisquare(counts, law * counts.sum()).pvalue > 1e-3
     wrong = priorities / priorities.sum()
@@ -138,15 +143,17 @@ def test_importance_weights():
     buf = PrioritizedReplayBuffer(8, (3,), alpha=1.0, eps=1e-12)
     buf.add(**batch(np.arange(4)))
     buf.update_priorities(np.arange(4), np.array([1.0, 2.0, 3.0, 4.0]))
-    s = buf.sample(1000, np.random.default_rng(0), beta=1.0)
+    rng = np.random.default_rng(0)
     p = np.array([1, 2, 3, 4]) / 10
+    s = buf.sample(4, rng, beta=1.0)
     raw = (4 * p[s.indices.numpy()]) ** -1.0
     np.testing.assert_allclose(s.weights.numpy(), raw / raw.max(), rtol=1e-6)
     # beta = 1: the weighted mean of any f under P equals its uniform mean (unbiased), up to the max-normalisation
     f = np.array([5.0, -1.0, 2.0, 7.0])
-    unnorm = (4 * p[s.indices.numpy()]) ** -1.0
-    assert np.mean(unnorm * f[s.indices.numpy()]) == pytest.approx(f.mean(), rel=0.1)
-    assert torch.all(buf.sample(10, np.random.default_rng(0), beta=0.0).weights == 1)
+    idx = np.concatenate([buf.sample(4, rng, beta=1.0).indices.numpy() for _ in range(500)])
+    unnorm = (4 * p[idx]) ** -1.0
+    assert np.mean(unnorm * f[idx]) == pytest.approx(f.mean(), rel=0.1)
+    assert torch.all(buf.sample(4, rng, beta=0.0).weights == 1)
 
 
 def test_new_items_get_the_max_priority_and_bad_priorities_are_refused():
