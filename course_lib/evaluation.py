@@ -12,7 +12,7 @@ from scipy import stats
 from course_lib._validation import check_positive, check_probability
 from course_lib.rl.rollouts import make_vec_env
 
-__all__ = ["evaluate", "iqm", "bootstrap_ci", "binned_means", "SolveTracker"]
+__all__ = ["evaluate", "iqm", "bootstrap_ci", "binned_means", "SolveTracker", "EvalSchedule"]
 
 
 @torch.no_grad()
@@ -140,6 +140,28 @@ class SolveTracker:
     @property
     def final_return(self) -> float | None:
         return self.history[-1][2] if self.history else None
+
+
+class EvalSchedule:
+    """When a training loop evaluates: each time another ``every`` environment steps have passed
+    (``every=0``: never during training), and once after the last update (SB3's protocol, ``bench/``)."""
+
+    def __init__(self, every: int) -> None:
+        check_positive("every", every, integer=True, allow_zero=True)
+        self.every, self.next = every, every
+
+    def due(self, steps: int) -> bool:
+        """True when ``steps`` has reached the next evaluation point (which then moves past ``steps``)."""
+        if not self.every or steps < self.next:
+            return False
+        while self.next <= steps:
+            self.next += self.every
+        return True
+
+    @staticmethod
+    def final_due(tracker: SolveTracker, steps: int) -> bool:
+        """True unless the policy after ``steps`` was just evaluated: the final policy is always evaluated."""
+        return not tracker.history or tracker.history[-1][0] != steps
 
 
 def binned_means(prediction: torch.Tensor, target: torch.Tensor, bins: int = 8) -> tuple[torch.Tensor, torch.Tensor]:

@@ -77,3 +77,16 @@ def test_binned_means_of_a_calibrated_predictor_follow_the_diagonal():
         binned_means(pred, target[:10])
     with pytest.raises(ValueError, match="at least bins"):
         binned_means(pred[:3], target[:3], 8)
+
+
+def test_eval_schedule_fires_once_per_interval_and_at_the_end():
+    from course_lib.evaluation import EvalSchedule, SolveTracker
+
+    sched = EvalSchedule(4000)
+    fired = [s for s in range(256, 20_001, 256) if sched.due(s)]
+    assert fired == [4096, 8192, 12032, 16128]  # the first step at or past each multiple of 4,000
+    tracker = SolveTracker()
+    assert EvalSchedule.final_due(tracker, 100)
+    tracker.record(100, 1.0, 20.0)
+    assert not EvalSchedule.final_due(tracker, 100) and EvalSchedule.final_due(tracker, 200)
+    assert not any(EvalSchedule(0).due(s) for s in range(0, 10_000, 100))

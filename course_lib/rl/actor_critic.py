@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from course_lib import checkpoint
 from course_lib._validation import check_hidden, check_positive, check_probability
-from course_lib.evaluation import SolveTracker, evaluate
+from course_lib.evaluation import EvalSchedule, SolveTracker, evaluate
 from course_lib.rl.advantages import gae
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
@@ -124,7 +124,7 @@ def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed:
     n_updates = max(1, config.total_steps // batch)
     epochs = config.n_epochs if config.algo == "ppo" else 1
     minibatch = config.minibatch_size if config.algo == "ppo" else batch
-    next_eval = config.eval_every
+    schedule = EvalSchedule(config.eval_every)
     seconds = 0.0
 
     def run_evaluation() -> None:
@@ -170,11 +170,9 @@ def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed:
         new = collector.episode_returns[n_done:]
         result.steps.append(collector.steps)
         result.train_returns.append(float(np.mean(new)) if new else float("nan"))
-        if config.eval_every and collector.steps >= next_eval:
+        if schedule.due(collector.steps):
             run_evaluation()
-            while next_eval <= collector.steps:
-                next_eval += config.eval_every
-    if not tracker.history or tracker.history[-1][0] != collector.steps:
+    if schedule.final_due(tracker, collector.steps):
         run_evaluation()  # the final policy is always evaluated
     result.train_seconds = seconds
     envs.close()

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from course_lib import checkpoint
 from course_lib._validation import check_hidden, check_positive, check_probability
-from course_lib.evaluation import SolveTracker, evaluate
+from course_lib.evaluation import EvalSchedule, SolveTracker, evaluate
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
 from course_lib.rl.replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
@@ -176,7 +176,7 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
     tracker = SolveTracker(config.solved_return)
     result = DQNResult(qnet, config, tracker)
     n_iters = max(1, config.total_steps // config.num_envs)
-    next_eval = config.eval_every
+    schedule = EvalSchedule(config.eval_every)
     seconds, grad_steps, loss_sum = 0.0, 0, 0.0
 
     def policy(obs: torch.Tensor) -> np.ndarray:
@@ -234,11 +234,9 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
                 if grad_steps % config.target_update_every == 0:
                     polyak_update(target, qnet, config.tau)
         seconds += time.perf_counter() - t0
-        if config.eval_every and collector.steps >= next_eval:
+        if schedule.due(collector.steps):
             run_evaluation()
-            while next_eval <= collector.steps:
-                next_eval += config.eval_every
-    if not tracker.history or tracker.history[-1][0] != collector.steps:
+    if schedule.final_due(tracker, collector.steps):
         run_evaluation()  # the final network is always evaluated
     result.train_seconds, result.gradient_steps = seconds, grad_steps
     envs.close()
