@@ -12,7 +12,7 @@ from scipy import stats
 from course_lib._validation import check_positive, check_probability
 from course_lib.rl.rollouts import make_vec_env
 
-__all__ = ["evaluate", "iqm", "bootstrap_ci", "binned_means", "SolveTracker", "EvalSchedule"]
+__all__ = ["evaluate", "iqm", "bootstrap_ci", "binned_means", "SolveTracker", "EvalSchedule", "autocorrelation"]
 
 
 @torch.no_grad()
@@ -140,6 +140,19 @@ class SolveTracker:
     @property
     def final_return(self) -> float | None:
         return self.history[-1][2] if self.history else None
+
+
+def autocorrelation(x, max_lag: int = 40) -> np.ndarray:
+    r"""Sample autocorrelation :math:`\rho_k = \frac1n\sum_t z_t z_{t+k}` of the standardised series
+    :math:`z`, for :math:`k = 1..` ``max_lag`` (notebook 06). About :math:`\pm 2/\sqrt n` is noise."""
+    x = np.asarray(x, dtype=float)
+    check_positive("max_lag", max_lag, integer=True)
+    if x.ndim != 1 or len(x) <= max_lag + 1:
+        raise ValueError(f"x must be 1-D and longer than max_lag + 1 = {max_lag + 1}, got shape {x.shape}")
+    if x.std() == 0:
+        raise ValueError("x is constant: its autocorrelation is undefined")
+    z = (x - x.mean()) / x.std()
+    return np.array([np.mean(z[:-k] * z[k:]) for k in range(1, max_lag + 1)])
 
 
 class EvalSchedule:

@@ -90,3 +90,31 @@ def test_eval_schedule_fires_once_per_interval_and_at_the_end():
     tracker.record(100, 1.0, 20.0)
     assert not EvalSchedule.final_due(tracker, 100) and EvalSchedule.final_due(tracker, 200)
     assert not any(EvalSchedule(0).due(s) for s in range(0, 10_000, 100))
+
+
+def test_autocorrelation_of_an_ar1_process_is_phi_to_the_k():
+    from course_lib.evaluation import autocorrelation
+
+    rng = np.random.default_rng(0)
+    phi, n = 0.8, 50_000
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.normal()
+    acf = autocorrelation(x, 5)
+    np.testing.assert_allclose(acf, phi ** np.arange(1, 6), atol=0.03)
+    assert abs(autocorrelation(rng.normal(size=n), 1)[0]) < 4 / np.sqrt(n)  # white noise
+    with pytest.raises(ValueError, match="constant"):
+        autocorrelation(np.ones(100), 3)
+
+
+def test_lean_policy():
+    import torch
+
+    from course_lib.rl.policies import lean_policy
+
+    obs = torch.tensor([[0.0, 0.0, 0.1, 0.0], [0.0, 0.0, -0.1, 0.0], [0.0, 0.0, 0.05, -0.2]])
+    assert lean_policy(obs, eps=0.0).tolist() == [1, 0, 0]
+    many = lean_policy(obs[:1].repeat(10_000, 1), eps=1.0, generator=torch.Generator().manual_seed(0))
+    assert 0.45 < many.float().mean() < 0.55  # all random
+    with pytest.raises(ValueError, match="eps"):
+        lean_policy(obs, eps=2.0)

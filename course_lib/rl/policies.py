@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet"]
+__all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet", "lean_policy"]
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0,
@@ -174,3 +174,17 @@ class QNet(nn.Module):
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
         r"""Greedy actions :math:`\arg\max_a Q(s, a)`, shape ``(B,)``."""
         return self.net(obs).argmax(-1)
+
+
+def lean_policy(obs: torch.Tensor, eps: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""A fixed CartPole heuristic (notebooks 04 and 06): push toward the side the pole falls to,
+    right when :math:`\theta + 0.5\,\dot\theta > 0`, except that a share ``eps`` of actions is uniformly random.
+
+    ``obs``: ``(B, 4)`` CartPole observations; returns ``(B,)`` int64 actions.
+    """
+    _check_obs(obs, 4)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"eps must lie in [0, 1], got {eps!r}")
+    lean = (obs[:, 2] + 0.5 * obs[:, 3] > 0).long()
+    explore = torch.rand(len(obs), generator=generator) < eps
+    return torch.where(explore, torch.randint(0, 2, (len(obs),), generator=generator), lean)
