@@ -40,6 +40,7 @@ from course_lib.evaluation import EvalSchedule, SolveTracker, evaluate
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
 from course_lib.rl.replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
 from course_lib.rl.target import make_target, polyak_update
 
@@ -111,7 +112,7 @@ class DQNResult:
     evaluations: SolveTracker
     steps: list[int] = field(default_factory=list)  #: env steps when each training episode ended
     train_returns: list[float] = field(default_factory=list)  #: returns of the training episodes
-    losses: list[float] = field(default_factory=list)  #: mean loss per 1,000 gradient steps
+    losses: list[float] = field(default_factory=list)  #: per 1,000 gradient steps, the mean of every 50th loss
     train_seconds: float = 0.0  #: evaluation excluded
     gradient_steps: int = 0
     callback_log: list[tuple[int, object]] = field(default_factory=list)  #: (env steps, what the callback returned)
@@ -269,18 +270,16 @@ def q_vs_monte_carlo(qnet: QNet, env_id: str = "CartPole-v1", *, gamma: float = 
         ends.append(np.where(running & term, 1, np.where(running & trunc, 2, 0)))
         running &= ~(term | trunc)
     envs.close()
-    qs, rewards, ends = np.array(qs), np.array(rewards), np.array(ends)
+    qs, ends = np.array(qs), np.array(ends)
+    # observed returns only (no bootstrap); steps after an episode ended carry reward 0 and are never kept
+    returns = reward_to_go(torch.as_tensor(np.array(rewards), dtype=torch.float64), torch.from_numpy(ends == 1),
+                           torch.from_numpy(ends == 2), gamma).numpy()
     q_sel, g_sel = [], []
     for i in range(n_episodes):
         length = int(np.flatnonzero(ends[:, i])[0]) + 1
-        g = np.zeros(length)
-        acc = 0.0
-        for t in range(length - 1, -1, -1):
-            acc = rewards[t, i] + gamma * acc
-            g[t] = acc
         keep = length if ends[length - 1, i] == 1 else max(0, length - horizon)
         q_sel.append(qs[:keep, i])
-        g_sel.append(g[:keep])
+        g_sel.append(returns[:keep, i])
     q_all, g_all = np.concatenate(q_sel), np.concatenate(g_sel)
     if q_all.size == 0:
         raise ValueError("no state had a known return: raise max_episode_steps or lower horizon")
