@@ -83,7 +83,6 @@ def pytest_runtest_logreport(report):
         _NB_SECONDS[nb] = _NB_SECONDS.get(nb, 0.0) + report.duration
 
 
-
 def pytest_terminal_summary(terminalreporter):
     if _NB_SECONDS:
         terminalreporter.section("seconds per notebook (nbval, fresh kernel each)")

@@ -51,7 +51,8 @@ def summarise(name: str, rows: list[dict]) -> dict:
         "solved": f"{len(solved)}/{len(rows)}",
         "median_steps_to_solve": statistics.median(r["steps_to_solve"] for r in solved) if solved else None,
         "median_train_seconds_to_solve": round(statistics.median(r["train_seconds_to_solve"] for r in solved), 2)
-        if solved else None,
+        if solved
+        else None,
         "final_ge_475": f"{sum((r['final_eval_return'] or 0) >= 475 for r in rows)}/{len(rows)}",
         "final_returns": [r["final_eval_return"] for r in rows],
         "stable_after_solve": stab,
@@ -77,6 +78,9 @@ def alternate(peer_algo: str, ours_args: list[str], seeds: int) -> None:
     if both:
         ratios = [o["train_seconds_to_solve"] / t["train_seconds_to_solve"] for o, t in both]
         med = statistics.median(o["train_seconds_to_solve"] for o, _ in both) / statistics.median(
-            t["train_seconds_to_solve"] for _, t in both)
+            t["train_seconds_to_solve"] for _, t in both
+        )
         print(f"ratio of median training seconds to solve (ours / SB3): {med:.2f}")
-        print(f"median of per-seed ratios: {statistics.median(ratios):.2f}  (per seed: {[round(r, 2) for r in ratios]})")
+        print(
+            f"median of per-seed ratios: {statistics.median(ratios):.2f}  (per seed: {[round(r, 2) for r in ratios]})"
+        )

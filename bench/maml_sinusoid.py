@@ -46,8 +46,17 @@ def main() -> None:
     print("1. throughput (K=10 support + 10 query, meta-batch 25, MLP 1-40-40-1)")
     for method, steps in (("maml", 1), ("fomaml", 1), ("reptile", 5), ("pretrain", 1)):
         ms = ms_per_iteration(MetaConfig(method=method, iterations=n_time, inner_steps=steps))
-        print(json.dumps({"method": method, "inner_steps": steps, "ms_per_meta_batch": round(ms, 2),
-                          "tasks_per_second": round(25 * 1000 / ms)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "method": method,
+                    "inner_steps": steps,
+                    "ms_per_meta_batch": round(ms, 2),
+                    "tasks_per_second": round(25 * 1000 / ms),
+                }
+            ),
+            flush=True,
+        )
 
     print(f"\n2. MAML to target: evaluation every 500 meta-batches, {args.budget:.0f} s budget")
     held_out = SinusoidFamily().sample(500, 10, 100, torch.Generator().manual_seed(2))
@@ -57,12 +66,22 @@ def main() -> None:
 
     def evaluate(it: int, params, seconds: float) -> None:
         curve = adaptation_curve(params, held_out, 0.01, 10).mean(0)
-        log.append({"iteration": it, "seconds": round(seconds, 1), "mse_1": round(curve[1].item(), 3),
-                    "mse_10": round(curve[10].item(), 3)})
+        log.append(
+            {
+                "iteration": it,
+                "seconds": round(seconds, 1),
+                "mse_1": round(curve[1].item(), 3),
+                "mse_10": round(curve[10].item(), 3),
+            }
+        )
 
     wall = time.perf_counter()
-    result = meta_train(MetaConfig(method="maml", iterations=iterations), torch.Generator().manual_seed(1),
-                        init_generator=torch.Generator().manual_seed(0), callback=evaluate)
+    result = meta_train(
+        MetaConfig(method="maml", iterations=iterations),
+        torch.Generator().manual_seed(1),
+        init_generator=torch.Generator().manual_seed(0),
+        callback=evaluate,
+    )
     for row in log[:: max(1, len(log) // 12)] + [log[-1]]:
         print(json.dumps(row))
 

@@ -65,8 +65,10 @@ def main() -> None:
     if solved:
         print(f"  median steps to solve: {statistics.median(r['steps_to_solve'] for r in solved):,.0f}")
         print(f"  median training seconds to solve: {statistics.median(r['seconds_to_solve'] for r in solved):.2f}")
-    print(f"  final return >= 475: {sum(r['final_return'] >= 475 for r in rows)}/{len(rows)} "
-          f"(finals: {[r['final_return'] for r in rows]})")
+    print(
+        f"  final return >= 475: {sum(r['final_return'] >= 475 for r in rows)}/{len(rows)} "
+        f"(finals: {[r['final_return'] for r in rows]})"
+    )
     stab = [r["stable_after_solve"] for r in rows if r["stable_after_solve"] is not None]
     if stab:
         print(f"  median stable_after_solve: {statistics.median(stab):.2f}")

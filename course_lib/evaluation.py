@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-
 from scipy import stats
 
 from course_lib._validation import check_positive, check_probability
@@ -102,8 +101,15 @@ def bootstrap_ci(
     estimate = float(statistic(scores.ravel()))
     if np.ptp(scores) == 0:  # every run scored the same: no spread to resample
         return estimate, estimate, estimate
-    res = stats.bootstrap(samples, pooled, confidence_level=confidence, n_resamples=n_resamples,
-                          method="percentile", vectorized=True, random_state=np.random.default_rng(seed))
+    res = stats.bootstrap(
+        samples,
+        pooled,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(seed),
+    )
     return estimate, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
@@ -186,7 +192,9 @@ def binned_means(prediction: torch.Tensor, target: torch.Tensor, bins: int = 8) 
     """
     check_positive("bins", bins, integer=True)
     if prediction.shape != target.shape or prediction.ndim != 1:
-        raise ValueError(f"prediction and target must be 1-D of the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"prediction and target must be 1-D of the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
     if prediction.numel() < bins:
         raise ValueError(f"need at least bins={bins} points, got {prediction.numel()}")
     order = torch.argsort(prediction)

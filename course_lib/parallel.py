@@ -46,7 +46,9 @@ def run_parallel(calls: Sequence[Callable[[], T]], workers: int | None = None) -
     """
     calls = list(calls)
     if not all(callable(c) for c in calls):
-        raise TypeError("calls must be callables taking no arguments, e.g. functools.partial(train_dqn, config, seed=0)")
+        raise TypeError(
+            "calls must be callables taking no arguments, e.g. functools.partial(train_dqn, config, seed=0)"
+        )
     if workers is None:
         workers = default_workers(len(calls))
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

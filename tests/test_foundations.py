@@ -58,8 +58,10 @@ def test_import_course_lib_stays_light():
     import subprocess
     import sys
 
-    code = "import sys, course_lib, course_lib.rl.returns, course_lib.rl.rollouts; " \
-           "print(any(m in sys.modules for m in ('matplotlib', 'sympy')))"
+    code = (
+        "import sys, course_lib, course_lib.rl.returns, course_lib.rl.rollouts; "
+        "print(any(m in sys.modules for m in ('matplotlib', 'sympy')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "training code must not import matplotlib or sympy"
     assert course_lib.__version__

@@ -49,8 +49,13 @@ def meta_gradient_terms(xs, ys, xq, yq) -> dict[str, sp.Matrix]:
     grad_q = sp.Matrix([sp.diff(squared_loss(xq, yq, sp.Matrix([t1, t2])), t) for t in (t1, t2)])
     grad_q_at_adapted = grad_q.subs({t1: adapted[0], t2: adapted[1]}, simultaneous=True)
     formula = (sp.eye(2) - alpha * hessian) * grad_q_at_adapted
-    return {"adapted": adapted, "direct": direct, "hessian": hessian, "formula": formula,
-            "first_order": grad_q_at_adapted}
+    return {
+        "adapted": adapted,
+        "direct": direct,
+        "hessian": hessian,
+        "formula": formula,
+        "first_order": grad_q_at_adapted,
+    }
 
 
 def check_meta_gradient_formula(xs, ys, xq, yq) -> bool:

@@ -82,10 +82,11 @@ def check_seed_score_is_wrong(d: int = 3) -> dict[str, bool]:
     g = gradient(log_pi, theta)
     pi1 = sigmoid((theta.T * s)[0])
     # A numeric witness is enough to refute equality of two expressions.
-    point = {**{t: sp.Rational(k + 1, 3) for k, t in enumerate(theta)}, **{x: sp.Rational(2 - k, 2) for k, x in enumerate(s)}}
-    equals_log = any(
-        all(sp.N((gi - si).subs(point).subs(a, v)) == 0 for gi, si in zip(g, seed)) for v in (0, 1)
-    )
+    point = {
+        **{t: sp.Rational(k + 1, 3) for k, t in enumerate(theta)},
+        **{x: sp.Rational(2 - k, 2) for k, x in enumerate(s)},
+    }
+    equals_log = any(all(sp.N((gi - si).subs(point).subs(a, v)) == 0 for gi, si in zip(g, seed)) for v in (0, 1))
     return {"equals_grad_log_pi": equals_log, "equals_grad_pi": matrices_equal(gradient(pi1, theta), seed)}
 
 

@@ -91,8 +91,13 @@ def seed_target_update() -> dict[str, sp.Expr]:
         return 1 / (1 + sp.exp(-z))
 
     gap = sigma(w_new * s + b_new) - (tau * sigma(w * s + b) + (1 - tau) * sigma(w_t * s + b_t))
-    return {"seed_result": sp.expand(seed_chain), "w_new": w_new, "b_new": b_new, "output_gap": gap,
-            "symbols": (w, b, s, w_t, b_t)}
+    return {
+        "seed_result": sp.expand(seed_chain),
+        "w_new": w_new,
+        "b_new": b_new,
+        "output_gap": gap,
+        "symbols": (w, b, s, w_t, b_t),
+    }
 
 
 def check_seed_is_circular() -> bool:

@@ -85,7 +85,12 @@ def check_huber_gradient() -> bool:
     # and SymPy's derivative of the Piecewise itself, at points on each piece
     h = huber(k)
     dh = sp.diff(h, x)
-    for point, want in ((sp.Rational(1, 2), sp.Rational(1, 2)), (3, 1), (-3, -1), (-sp.Rational(1, 3), -sp.Rational(1, 3))):
+    for point, want in (
+        (sp.Rational(1, 2), sp.Rational(1, 2)),
+        (3, 1),
+        (-3, -1),
+        (-sp.Rational(1, 3), -sp.Rational(1, 3)),
+    ):
         ok &= sp.simplify(dh.subs({k: 1, x: point}) - want) == 0
     return bool(ok)
 

@@ -155,7 +155,9 @@ def maml_meta_gradient(
     return dict(zip(theta, g)), loss.detach()
 
 
-def reptile_meta_gradient(forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int) -> tuple[Params, torch.Tensor]:
+def reptile_meta_gradient(
+    forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int
+) -> tuple[Params, torch.Tensor]:
     r"""Reptile's direction :math:`\theta - \frac1n \sum_i \theta'_i` (support and query pooled) and the post-adaptation query loss."""
     theta = {k: v.detach() for k, v in params.items()}
     x = torch.cat([tasks.x_support, tasks.x_query], 1)
@@ -232,8 +234,9 @@ def meta_train(
         t0 = time.perf_counter()
         tasks = family.sample(config.meta_batch, config.k_support, config.k_query, generator)
         if config.method in ("maml", "fomaml"):
-            g, loss = maml_meta_gradient(batched_mlp, params, tasks, config.inner_lr, config.inner_steps,
-                                         first_order=config.method == "fomaml")
+            g, loss = maml_meta_gradient(
+                batched_mlp, params, tasks, config.inner_lr, config.inner_steps, first_order=config.method == "fomaml"
+            )
         elif config.method == "reptile":
             g, loss = reptile_meta_gradient(batched_mlp, params, tasks, config.inner_lr, config.inner_steps)
         else:  # pretrain: one network for all tasks, no adaptation
@@ -272,6 +275,7 @@ def adaptation_curve(params: Params, tasks: TaskBatch, alpha: float, max_steps: 
 
 def predict_after(params: Params, tasks: TaskBatch, x: torch.Tensor, alpha: float, steps: int) -> torch.Tensor:
     """Predictions on inputs ``x`` (``(n, m, 1)``) after ``steps`` gradient steps on each task's support set."""
-    adapted = adapt(batched_mlp, {k: v.detach() for k, v in params.items()}, tasks.x_support, tasks.y_support,
-                    alpha, steps)
+    adapted = adapt(
+        batched_mlp, {k: v.detach() for k, v in params.items()}, tasks.x_support, tasks.y_support, alpha, steps
+    )
     return batched_mlp(adapted, x).detach()

@@ -42,9 +42,13 @@ class TaskBatch:
     def __len__(self) -> int:
         return self.amplitude.shape[0]
 
-    def to(self, device: torch.device | str) -> "TaskBatch":
-        return TaskBatch(*(t.to(device) for t in (self.amplitude, self.phase, self.x_support, self.y_support,
-                                                   self.x_query, self.y_query)))
+    def to(self, device: torch.device | str) -> TaskBatch:
+        return TaskBatch(
+            *(
+                t.to(device)
+                for t in (self.amplitude, self.phase, self.x_support, self.y_support, self.x_query, self.y_query)
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -80,5 +84,6 @@ class SinusoidFamily:
         phase = uniform((n_tasks,), self.phase_range)
         x_s = uniform((n_tasks, k_support, 1), self.x_range)
         x_q = uniform((n_tasks, k_query, 1), self.x_range)
-        return TaskBatch(amplitude, phase, x_s, self.function(amplitude, phase, x_s), x_q,
-                         self.function(amplitude, phase, x_q))
+        return TaskBatch(
+            amplitude, phase, x_s, self.function(amplitude, phase, x_s), x_q, self.function(amplitude, phase, x_q)
+        )

@@ -36,7 +36,14 @@ from course_lib.rl.advantages import gae
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
 
-__all__ = ["ActorCriticConfig", "ActorCriticResult", "train_actor_critic", "ppo_policy_loss", "save_agent", "load_agent"]
+__all__ = [
+    "ActorCriticConfig",
+    "ActorCriticResult",
+    "train_actor_critic",
+    "ppo_policy_loss",
+    "save_agent",
+    "load_agent",
+]
 
 ALGOS = ("a2c", "ppo")
 
@@ -128,8 +135,9 @@ def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed:
     seconds = 0.0
 
     def run_evaluation() -> None:
-        score = evaluate(lambda o: policy.act(o, deterministic=True), config.env_id, config.eval_episodes,
-                         seed=10_000 + seed)
+        score = evaluate(
+            lambda o: policy.act(o, deterministic=True), config.env_id, config.eval_episodes, seed=10_000 + seed
+        )
         tracker.record(collector.steps, seconds, float(score.mean()))
 
     for update in tqdm(range(n_updates), desc=config.algo.upper(), leave=False):
@@ -145,12 +153,14 @@ def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed:
             logp_old = policy.log_prob(obs, actions)
             both = value(torch.cat([obs, roll.next_obs.flatten(0, 1)]))
             v, v_next = both[:batch].view_as(roll.rewards), both[batch:].view_as(roll.rewards)
-            adv, targets = gae(roll.rewards, v, v_next, roll.terminated, roll.truncated, config.gamma, config.gae_lambda)
+            adv, targets = gae(
+                roll.rewards, v, v_next, roll.terminated, roll.truncated, config.gamma, config.gae_lambda
+            )
         adv, targets = adv.flatten(), targets.flatten()
         for _ in range(epochs):
             order = torch.randperm(batch, generator=gen) if epochs > 1 or minibatch < batch else torch.arange(batch)
             for start in range(0, batch - minibatch + 1, minibatch):
-                idx = order[start:start + minibatch]
+                idx = order[start : start + minibatch]
                 a = adv[idx]
                 a = (a - a.mean()) / (a.std() + 1e-8)
                 logp = policy.log_prob(obs[idx], actions[idx])
@@ -181,8 +191,14 @@ def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed:
 
 def save_agent(result: ActorCriticResult, path) -> None:
     """Write the actor, the critic and the configuration to ``path`` atomically."""
-    checkpoint.save({"policy": result.policy.state_dict(), "value": result.value.state_dict(),
-                     "config": dict(result.config.__dict__)}, path)
+    checkpoint.save(
+        {
+            "policy": result.policy.state_dict(),
+            "value": result.value.state_dict(),
+            "config": dict(result.config.__dict__),
+        },
+        path,
+    )
 
 
 def load_agent(path) -> tuple[CategoricalPolicy, ValueNet, ActorCriticConfig]:

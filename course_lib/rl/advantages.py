@@ -56,7 +56,12 @@ def gae(
     lam = check_probability("lam", lam)
     if rewards.ndim not in (1, 2):
         raise ValueError(f"rewards must have shape (T,) or (T, N), got {tuple(rewards.shape)}")
-    for name, t in (("values", values), ("next_values", next_values), ("terminated", terminated), ("truncated", truncated)):
+    for name, t in (
+        ("values", values),
+        ("next_values", next_values),
+        ("terminated", terminated),
+        ("truncated", truncated),
+    ):
         if t.shape != rewards.shape:
             raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(t.shape)}")
     alive = (~terminated).to(rewards.dtype)

@@ -44,8 +44,16 @@ from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
 from course_lib.rl.target import make_target, polyak_update
 
-__all__ = ["DQNConfig", "DQNResult", "train_dqn", "dqn_targets", "linear_schedule", "q_vs_monte_carlo",
-           "save_agent", "load_agent"]
+__all__ = [
+    "DQNConfig",
+    "DQNResult",
+    "train_dqn",
+    "dqn_targets",
+    "linear_schedule",
+    "q_vs_monte_carlo",
+    "save_agent",
+    "load_agent",
+]
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,17 @@ class DQNConfig:
         for name in ("double", "prioritized"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        for name in ("num_envs", "total_steps", "buffer_size", "batch_size", "train_every", "gradient_steps",
-                     "n_step", "target_update_every", "eval_episodes"):
+        for name in (
+            "num_envs",
+            "total_steps",
+            "buffer_size",
+            "batch_size",
+            "train_every",
+            "gradient_steps",
+            "n_step",
+            "target_update_every",
+            "eval_episodes",
+        ):
             check_positive(name, getattr(self, name), integer=True)
         for name in ("learning_starts", "eval_every"):
             check_positive(name, getattr(self, name), integer=True, allow_zero=True)
@@ -130,8 +147,9 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float, 
     return start + (end - start) * min(1.0, (progress - hold) / fraction)
 
 
-def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, double: bool,
-                online_next: torch.Tensor | None = None) -> torch.Tensor:
+def dqn_targets(
+    batch: ReplayBatch, online: QNet, target: QNet, gamma: float, double: bool, online_next: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""The n-step targets :math:`y` of the module docstring, ``(B,)``, without gradient.
 
     ``online_next`` (``(B, n_actions)``) may pass :math:`Q_\theta(s_{t+k}, \cdot)` already computed.
@@ -149,8 +167,9 @@ def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, do
         return batch.rewards + discount * (~batch.terminated) * v_next
 
 
-def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
-              callback: Callable[[QNet], object] | None = None) -> DQNResult:
+def train_dqn(
+    config: DQNConfig = DQNConfig(), *, seed: int = 0, callback: Callable[[QNet], object] | None = None
+) -> DQNResult:
     """Train a Q-network with (Double) DQN on ``config.env_id``.
 
     ``callback(qnet)``, if given, runs after each evaluation; what it returns is
@@ -197,14 +216,24 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
         t0 = time.perf_counter()
         n_done = len(collector.episode_returns)
         roll = collector.collect(policy, 1)
-        done = nstep.push(roll.obs[0].numpy(), roll.actions[0].numpy(), roll.rewards[0].numpy(),
-                          roll.next_obs[0].numpy(), roll.terminated[0].numpy(), roll.truncated[0].numpy())
+        done = nstep.push(
+            roll.obs[0].numpy(),
+            roll.actions[0].numpy(),
+            roll.rewards[0].numpy(),
+            roll.next_obs[0].numpy(),
+            roll.terminated[0].numpy(),
+            roll.truncated[0].numpy(),
+        )
         if done is not None:
             buffer.add(**done)
         for r in collector.episode_returns[n_done:]:
             result.steps.append(collector.steps)
             result.train_returns.append(r)
-        if collector.steps >= config.learning_starts and len(buffer) >= config.batch_size and it % config.train_every == 0:
+        if (
+            collector.steps >= config.learning_starts
+            and len(buffer) >= config.batch_size
+            and it % config.train_every == 0
+        ):
             progress = collector.steps / config.total_steps
             lr = config.lr * linear_schedule(1.0, config.lr_final, 1.0 - config.lr_hold, progress, config.lr_hold)
             for group in opt.param_groups:
@@ -218,8 +247,14 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
                 b = config.batch_size
                 q_both = qnet(torch.cat([batch.obs, batch.next_obs])) if config.double else qnet(batch.obs)
                 q = q_both[:b].gather(1, batch.actions.view(-1, 1)).squeeze(1)
-                y = dqn_targets(batch, qnet, target, config.gamma, config.double,
-                                online_next=q_both[b:].detach() if config.double else None)
+                y = dqn_targets(
+                    batch,
+                    qnet,
+                    target,
+                    config.gamma,
+                    config.double,
+                    online_next=q_both[b:].detach() if config.double else None,
+                )
                 loss = huber_loss(q, y, config.huber_kappa, weights=batch.weights if config.prioritized else None)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -245,8 +280,16 @@ def train_dqn(config: DQNConfig = DQNConfig(), *, seed: int = 0,
 
 
 @torch.no_grad()
-def q_vs_monte_carlo(qnet: QNet, env_id: str = "CartPole-v1", *, gamma: float = 0.99, n_episodes: int = 10,
-                     seed: int = 20_000, max_episode_steps: int = 2_000, horizon: int = 1_000) -> tuple[float, float]:
+def q_vs_monte_carlo(
+    qnet: QNet,
+    env_id: str = "CartPole-v1",
+    *,
+    gamma: float = 0.99,
+    n_episodes: int = 10,
+    seed: int = 20_000,
+    max_episode_steps: int = 2_000,
+    horizon: int = 1_000,
+) -> tuple[float, float]:
     r"""Mean :math:`Q_\theta(s_t, a_t)` and mean discounted Monte Carlo return :math:`G_t` over the states a
     greedy policy visits (Van Hasselt et al., 2016, fig. 3).
 
@@ -272,8 +315,12 @@ def q_vs_monte_carlo(qnet: QNet, env_id: str = "CartPole-v1", *, gamma: float = 
     envs.close()
     qs, ends = np.array(qs), np.array(ends)
     # observed returns only (no bootstrap); steps after an episode ended carry reward 0 and are never kept
-    returns = reward_to_go(torch.as_tensor(np.array(rewards), dtype=torch.float64), torch.from_numpy(ends == 1),
-                           torch.from_numpy(ends == 2), gamma).numpy()
+    returns = reward_to_go(
+        torch.as_tensor(np.array(rewards), dtype=torch.float64),
+        torch.from_numpy(ends == 1),
+        torch.from_numpy(ends == 2),
+        gamma,
+    ).numpy()
     q_sel, g_sel = [], []
     for i in range(n_episodes):
         length = int(np.flatnonzero(ends[:, i])[0]) + 1
@@ -288,8 +335,15 @@ def q_vs_monte_carlo(qnet: QNet, env_id: str = "CartPole-v1", *, gamma: float = 
 
 def save_agent(result: DQNResult, path) -> None:
     """Write the Q-network and the configuration to ``path`` atomically."""
-    checkpoint.save({"qnet": result.qnet.state_dict(), "config": dict(result.config.__dict__),
-                     "obs_dim": result.qnet.obs_dim, "n_actions": result.qnet.n_actions}, path)
+    checkpoint.save(
+        {
+            "qnet": result.qnet.state_dict(),
+            "config": dict(result.config.__dict__),
+            "obs_dim": result.qnet.obs_dim,
+            "n_actions": result.qnet.n_actions,
+        },
+        path,
+    )
 
 
 def load_agent(path) -> tuple[QNet, DQNConfig]:

@@ -23,9 +23,18 @@ from course_lib._validation import check_positive, check_probability
 __all__ = ["expected_td"]
 
 
-def expected_td(features: np.ndarray, transitions: np.ndarray, rewards: np.ndarray, distribution: np.ndarray,
-                w0: np.ndarray, *, gamma: float = 0.99, alpha: float = 0.01, steps: int = 1000,
-                target_every: int = 1) -> np.ndarray:
+def expected_td(
+    features: np.ndarray,
+    transitions: np.ndarray,
+    rewards: np.ndarray,
+    distribution: np.ndarray,
+    w0: np.ndarray,
+    *,
+    gamma: float = 0.99,
+    alpha: float = 0.01,
+    steps: int = 1000,
+    target_every: int = 1,
+) -> np.ndarray:
     """Run ``steps`` expected semi-gradient TD(0) updates; return the weights after each, ``(steps + 1, n_features)``.
 
     ``target_every=1`` bootstraps from the current weights (no target network).
@@ -34,8 +43,11 @@ def expected_td(features: np.ndarray, transitions: np.ndarray, rewards: np.ndarr
     n_states, n_features = X.shape
     if np.shape(transitions) != (n_states, n_states):
         raise ValueError(f"transitions must have shape ({n_states}, {n_states}), got {np.shape(transitions)}")
-    for name, v, size in (("rewards", rewards, n_states), ("distribution", distribution, n_states),
-                          ("w0", w0, n_features)):
+    for name, v, size in (
+        ("rewards", rewards, n_states),
+        ("distribution", distribution, n_states),
+        ("w0", w0, n_features),
+    ):
         if np.shape(v) != (size,):
             raise ValueError(f"{name} must have shape ({size},), got {np.shape(v)}")
     if not np.isclose(np.sum(distribution), 1.0) or np.min(distribution) < 0:

@@ -21,9 +21,13 @@ __all__ = ["value_loss", "huber_loss"]
 def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
     for name, t in (("prediction", prediction), ("target", target)):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point torch.Tensor, got {getattr(t, 'dtype', type(t).__name__)}")
+            raise TypeError(
+                f"{name} must be a floating-point torch.Tensor, got {getattr(t, 'dtype', type(t).__name__)}"
+            )
     if prediction.shape != target.shape:
-        raise ValueError(f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
 
 
 def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -32,8 +36,9 @@ def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((target - prediction) ** 2).mean()
 
 
-def huber_loss(prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.0,
-               weights: torch.Tensor | None = None) -> torch.Tensor:
+def huber_loss(
+    prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.0, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""Mean Huber loss of the residuals :math:`x = V - y` with threshold ``kappa`` (:math:`\kappa > 0`).
 
     ``weights`` (same shape, e.g. prioritised replay's importance weights) gives
@@ -45,5 +50,7 @@ def huber_loss(prediction: torch.Tensor, target: torch.Tensor, kappa: float = 1.
     if weights is None:
         return F.huber_loss(prediction, target, delta=kappa)
     if not isinstance(weights, torch.Tensor) or weights.shape != prediction.shape:
-        raise ValueError(f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}")
+        raise ValueError(
+            f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}"
+        )
     return (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean()

@@ -23,8 +23,9 @@ from torch.nn import functional as F
 __all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet", "lean_policy"]
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0,
-        activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+def mlp(
+    in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0, activation: type[nn.Module] = nn.Tanh
+) -> nn.Sequential:
     """An MLP (tanh unless ``activation`` says otherwise) with orthogonal initialisation
     (gain sqrt(2) inside, ``out_gain`` at the output, zero biases)."""
     for name, v in (("in_dim", in_dim), ("out_dim", out_dim)):
@@ -72,7 +73,9 @@ class CategoricalPolicy(nn.Module):
         return -(logp.exp() * logp).sum(-1)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+    def act(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
+    ) -> torch.Tensor:
         logits = self.logits(obs)
         if deterministic:
             return logits.argmax(-1)
@@ -109,7 +112,9 @@ class BernoulliPolicy(nn.Module):
         return F.binary_cross_entropy_with_logits(z, p, reduction="none")
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+    def act(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
+    ) -> torch.Tensor:
         p = torch.sigmoid(self.logit(obs))
         if deterministic:
             return (p > 0.5).long()
@@ -137,7 +142,9 @@ class GaussianPolicy(nn.Module):
         return h.expand(obs.shape[0])
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False) -> torch.Tensor:
+    def act(
+        self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
+    ) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
         mu = self.mean(obs)
         if deterministic:

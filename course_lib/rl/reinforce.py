@@ -137,7 +137,9 @@ def pg_weights(rollout: Rollout, gamma: float, kind: str, values: torch.Tensor |
     raise ValueError(f"kind must be 'total', 'reward_to_go' or 'baseline', got {kind!r}")
 
 
-def policy_gradient_vector(policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def policy_gradient_vector(
+    policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     r"""The estimate :math:`\frac1n \sum_i \nabla_\theta \log\pi(a_i \mid s_i)\, w_i` as one flat vector."""
     surrogate = (policy.log_prob(obs, actions) * weights).mean()
     grads = torch.autograd.grad(surrogate, list(policy.parameters()))
@@ -171,7 +173,7 @@ def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 
         if value is not None:
             with torch.no_grad():  # V(s_t) and V(s_{t+1}) in one batched pass
                 both = value(torch.cat([obs, roll.next_obs.flatten(0, 1)]))
-                v_now, v_next = both[: obs.shape[0]].view_as(roll.rewards), both[obs.shape[0]:].view_as(roll.rewards)
+                v_now, v_next = both[: obs.shape[0]].view_as(roll.rewards), both[obs.shape[0] :].view_as(roll.rewards)
             G = reward_to_go(roll.rewards, roll.terminated, roll.truncated, config.gamma, next_values=v_next)
             adv, mask = G - v_now, torch.ones_like(G, dtype=torch.bool)
         else:

@@ -73,8 +73,14 @@ class ReplayBuffer:
     leading batch dimension; ``sample`` draws uniformly with replacement.
     """
 
-    def __init__(self, capacity: int, obs_shape: tuple[int, ...], action_shape: tuple[int, ...] = (),
-                 obs_dtype=np.float32, action_dtype=np.int64) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        action_shape: tuple[int, ...] = (),
+        obs_dtype=np.float32,
+        action_dtype=np.int64,
+    ) -> None:
         check_positive("capacity", capacity, integer=True)
         for name, shape in (("obs_shape", obs_shape), ("action_shape", action_shape)):
             if not isinstance(shape, tuple) or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
@@ -96,14 +102,28 @@ class ReplayBuffer:
         return self.size
 
     def _check_batch(self, obs, actions, rewards, next_obs, terminated, truncated, steps) -> int:
-        arrays = dict(obs=obs, actions=actions, rewards=rewards, next_obs=next_obs,
-                      terminated=terminated, truncated=truncated, steps=steps)
+        arrays = dict(
+            obs=obs,
+            actions=actions,
+            rewards=rewards,
+            next_obs=next_obs,
+            terminated=terminated,
+            truncated=truncated,
+            steps=steps,
+        )
         for name, x in arrays.items():
             if not isinstance(x, np.ndarray):
                 raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
         b = obs.shape[0] if obs.ndim else -1
-        expected = dict(obs=(b, *self.obs_shape), next_obs=(b, *self.obs_shape), actions=(b, *self.action_shape),
-                        rewards=(b,), terminated=(b,), truncated=(b,), steps=(b,))
+        expected = dict(
+            obs=(b, *self.obs_shape),
+            next_obs=(b, *self.obs_shape),
+            actions=(b, *self.action_shape),
+            rewards=(b,),
+            terminated=(b,),
+            truncated=(b,),
+            steps=(b,),
+        )
         for name, shape in expected.items():
             if arrays[name].shape != shape:
                 raise ValueError(f"{name} must have shape {shape} (batch first), got {arrays[name].shape}")
@@ -119,8 +139,16 @@ class ReplayBuffer:
             raise ValueError("steps must be integers >= 1")
         return b
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
-            terminated: np.ndarray, truncated: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        steps: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Append a batch of ``B`` transitions (oldest overwritten first); return their positions ``(B,)``."""
         if steps is None:
             steps = np.ones(np.shape(rewards)[:1], dtype=np.int64)
@@ -151,8 +179,10 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("cannot sample from an empty buffer")
         if batch_size > self.size:
-            raise ValueError(f"batch_size ({batch_size}) is larger than the buffer's contents ({self.size} transitions); "
-                             "collect more before learning (e.g. learning_starts >= batch_size)")
+            raise ValueError(
+                f"batch_size ({batch_size}) is larger than the buffer's contents ({self.size} transitions); "
+                "collect more before learning (e.g. learning_starts >= batch_size)"
+            )
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """``batch_size`` (at most ``len(self)``) transitions drawn uniformly with replacement."""
@@ -163,9 +193,17 @@ class ReplayBuffer:
     def gather(self, idx: np.ndarray, weights: np.ndarray) -> ReplayBatch:
         """The transitions at positions ``idx`` as a :class:`ReplayBatch`."""
         t = torch.from_numpy
-        return ReplayBatch(t(self.obs[idx]), t(self.actions[idx]), t(self.rewards[idx]), t(self.next_obs[idx]),
-                           t(self.terminated[idx]), t(self.truncated[idx]), t(self.steps[idx]),
-                           t(np.asarray(idx, dtype=np.int64)), t(np.asarray(weights, dtype=np.float32)))
+        return ReplayBatch(
+            t(self.obs[idx]),
+            t(self.actions[idx]),
+            t(self.rewards[idx]),
+            t(self.next_obs[idx]),
+            t(self.terminated[idx]),
+            t(self.truncated[idx]),
+            t(self.steps[idx]),
+            t(np.asarray(idx, dtype=np.int64)),
+            t(np.asarray(weights, dtype=np.float32)),
+        )
 
 
 class SumTree:
@@ -227,7 +265,7 @@ class SumTree:
         return leaf
 
     def _last_positive(self, leaf: np.ndarray) -> np.ndarray:
-        positive = np.flatnonzero(self.tree[self.leaves:self.leaves + self.capacity] > 0)
+        positive = np.flatnonzero(self.tree[self.leaves : self.leaves + self.capacity] > 0)
         pos = np.searchsorted(positive, leaf, side="right") - 1
         return positive[np.clip(pos, 0, len(positive) - 1)]
 
@@ -244,8 +282,17 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         eps: added to every priority so none is zero.
     """
 
-    def __init__(self, capacity: int, obs_shape: tuple[int, ...], action_shape: tuple[int, ...] = (),
-                 obs_dtype=np.float32, action_dtype=np.int64, *, alpha: float = 0.6, eps: float = 1e-6) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        action_shape: tuple[int, ...] = (),
+        obs_dtype=np.float32,
+        action_dtype=np.int64,
+        *,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
+    ) -> None:
         super().__init__(capacity, obs_shape, action_shape, obs_dtype, action_dtype)
         check_real("alpha", alpha)
         check_positive("alpha", alpha, allow_zero=True)
@@ -289,7 +336,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if not np.isfinite(priorities).all() or (priorities < 0).any():
             raise ValueError("priorities must be finite and >= 0")
         if indices.size and (indices.min() < 0 or indices.max() >= self.size):
-            raise ValueError(f"indices must point at stored transitions in [0, {self.size}), got {indices.min()}..{indices.max()}")
+            raise ValueError(
+                f"indices must point at stored transitions in [0, {self.size}), got {indices.min()}..{indices.max()}"
+            )
         p = priorities + self.eps
         self.tree.update(indices.astype(np.int64), p**self.alpha)
         self.max_priority = max(self.max_priority, float(p.max(initial=0.0)))
@@ -313,15 +362,29 @@ class NStepAccumulator:
         self.n, self.gamma, self.num_envs = n, float(gamma), num_envs
         self.pending: list[deque] = [deque() for _ in range(num_envs)]
 
-    def push(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
-             terminated: np.ndarray, truncated: np.ndarray) -> dict[str, np.ndarray] | None:
+    def push(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> dict[str, np.ndarray] | None:
         """Feed one vector step (arrays with leading dim ``num_envs``); return the transitions it completes
         as a dict of arrays for :meth:`ReplayBuffer.add` (``None`` if none)."""
         if np.shape(rewards) != (self.num_envs,):
             raise ValueError(f"rewards must have shape ({self.num_envs},), got {np.shape(rewards)}")
         if self.n == 1:  # nothing to accumulate
-            return dict(obs=obs, actions=actions, rewards=np.asarray(rewards, dtype=np.float32), next_obs=next_obs,
-                        terminated=terminated, truncated=truncated, steps=np.ones(self.num_envs, dtype=np.int64))
+            return dict(
+                obs=obs,
+                actions=actions,
+                rewards=np.asarray(rewards, dtype=np.float32),
+                next_obs=next_obs,
+                terminated=terminated,
+                truncated=truncated,
+                steps=np.ones(self.num_envs, dtype=np.int64),
+            )
         out: list[tuple] = []
         for i in range(self.num_envs):
             q = self.pending[i]
@@ -338,6 +401,12 @@ class NStepAccumulator:
         if not out:
             return None
         o, a, r, no, te, tr, k = zip(*out)
-        return dict(obs=np.stack(o), actions=np.stack(a), rewards=np.asarray(r, dtype=np.float32),
-                    next_obs=np.stack(no), terminated=np.asarray(te), truncated=np.asarray(tr),
-                    steps=np.asarray(k, dtype=np.int64))
+        return dict(
+            obs=np.stack(o),
+            actions=np.stack(a),
+            rewards=np.asarray(r, dtype=np.float32),
+            next_obs=np.stack(no),
+            terminated=np.asarray(te),
+            truncated=np.asarray(tr),
+            steps=np.asarray(k, dtype=np.int64),
+        )

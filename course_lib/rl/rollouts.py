@@ -88,9 +88,7 @@ class RolloutCollector:
             raise TypeError(f"envs must be a gymnasium.vector.VectorEnv, got {type(envs).__name__}")
         mode = envs.metadata.get("autoreset_mode")
         if mode != AutoresetMode.SAME_STEP:
-            raise ValueError(
-                f"envs must autoreset in AutoresetMode.SAME_STEP (use make_vec_env), got {mode!r}"
-            )
+            raise ValueError(f"envs must autoreset in AutoresetMode.SAME_STEP (use make_vec_env), got {mode!r}")
         check_positive("seed", seed, integer=True, allow_zero=True)
         self.envs = envs
         self.num_envs = envs.num_envs

@@ -40,7 +40,9 @@ def _check_discrete(env: gym.Env) -> tuple[int, int]:
     return int(obs_space.n), int(act_space.n)
 
 
-def value_iteration(P: dict, gamma: float, *, tol: float = 1e-10, max_iter: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+def value_iteration(
+    P: dict, gamma: float, *, tol: float = 1e-10, max_iter: int = 100_000
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Optimal :math:`V^*` and :math:`Q^*` of a known model.
 
     Args:

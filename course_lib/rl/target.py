@@ -32,7 +32,9 @@ def _pairs(target: nn.Module, online: nn.Module) -> tuple[list[torch.Tensor], li
         raise ValueError("target and online must have the same architecture (their state_dict keys differ)")
     for key in t_state:
         if t_state[key].shape != o_state[key].shape:
-            raise ValueError(f"target and online differ at {key!r}: {tuple(t_state[key].shape)} vs {tuple(o_state[key].shape)}")
+            raise ValueError(
+                f"target and online differ at {key!r}: {tuple(t_state[key].shape)} vs {tuple(o_state[key].shape)}"
+            )
     return [t_state[k] for k in t_state], [o_state[k] for k in t_state]
 
 

@@ -19,7 +19,9 @@ from course_lib.rl.rollouts import Rollout
 __all__ = ["fit_value", "td_targets", "fit_td0"]
 
 
-def fit_value(value: ValueNet, optimizer: torch.optim.Optimizer, obs: torch.Tensor, targets: torch.Tensor, steps: int) -> float:
+def fit_value(
+    value: ValueNet, optimizer: torch.optim.Optimizer, obs: torch.Tensor, targets: torch.Tensor, steps: int
+) -> float:
     r"""``steps`` full-batch optimizer steps on :math:`\frac1n\sum_i \tfrac12 (G_i - V_\phi(s_i))^2`; returns the last loss."""
     check_positive("steps", steps, integer=True)
     for _ in range(steps):
@@ -43,7 +45,13 @@ def td_targets(value: ValueNet, rollout: Rollout, gamma: float, *, detach: bool 
 
 
 def fit_td0(
-    value: ValueNet, optimizer: torch.optim.Optimizer, rollout: Rollout, gamma: float, steps: int, *, semi_gradient: bool = True
+    value: ValueNet,
+    optimizer: torch.optim.Optimizer,
+    rollout: Rollout,
+    gamma: float,
+    steps: int,
+    *,
+    semi_gradient: bool = True,
 ) -> list[float]:
     r"""``steps`` full-batch steps on :math:`\frac1n \sum_t \tfrac12 (y_t - V_\phi(s_t))^2` with TD(0) targets.
 

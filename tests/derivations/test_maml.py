@@ -43,8 +43,12 @@ def test_meta_gradient_sympy_autograd_and_finite_differences_agree(support, quer
         return task_losses(batched_mlp, p, task.x_query, task.y_query).item()
 
     eps = 1e-6
-    fd = np.array([(objective(wv + eps, bv) - objective(wv - eps, bv)) / (2 * eps),
-                   (objective(wv, bv + eps) - objective(wv, bv - eps)) / (2 * eps)])
+    fd = np.array(
+        [
+            (objective(wv + eps, bv) - objective(wv - eps, bv)) / (2 * eps),
+            (objective(wv, bv + eps) - objective(wv, bv - eps)) / (2 * eps),
+        ]
+    )
     np.testing.assert_allclose(auto, sym, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(fd, sym, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(auto_fo, sym_fo, rtol=1e-8, atol=1e-9)
@@ -72,6 +76,7 @@ def test_second_order_matches_nested_torch_func_grad_on_an_mlp():
     def meta_loss(theta):
         def support_loss(q):
             return task_losses(batched_mlp, q, tasks.x_support, tasks.y_support).sum()
+
         p = {k: v.expand(5, *v.shape) for k, v in theta.items()}
         for _ in range(2):
             grads = torch.func.grad(support_loss)(p)

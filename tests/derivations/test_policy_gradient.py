@@ -59,8 +59,11 @@ def test_bernoulli_score_three_ways(theta, s, a):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-2, 2, allow_nan=False), min_size=6, max_size=6),
-       st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2), st.integers(0, 2))
+@given(
+    st.lists(st.floats(-2, 2, allow_nan=False), min_size=6, max_size=6),
+    st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2),
+    st.integers(0, 2),
+)
 def test_softmax_score_three_ways(theta, s, a):
     theta_s, s_s, log_pis = pg.softmax_policy(3, 2)
     sym = np.array(pg.lambdify_grad(log_pis[a], list(theta_s), list(s_s))(theta, s), dtype=float)
@@ -74,9 +77,12 @@ def test_softmax_score_three_ways(theta, s, a):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2),
-       st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2),
-       st.floats(-1, 1), st.floats(-3, 3))
+@given(
+    st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2),
+    st.lists(st.floats(-2, 2, allow_nan=False), min_size=2, max_size=2),
+    st.floats(-1, 1),
+    st.floats(-3, 3),
+)
 def test_gaussian_score_three_ways(w, s, ell, a):
     w_s, ell_s, s_s, a_s, log_pi = pg.gaussian_policy(2)
     sym = np.array(pg.lambdify_grad(log_pi, list(w_s) + [ell_s], list(s_s) + [a_s])(w + [ell], s + [a]), dtype=float)
@@ -88,8 +94,9 @@ def test_gaussian_score_three_ways(w, s, ell, a):
     f = lambda: policy.log_prob(obs, act).sum()  # noqa: E731
     gw, gl = torch.autograd.grad(f(), [lin.weight, policy.log_std])
     auto = np.concatenate([gw.flatten().numpy(), gl.numpy()])
-    fd = np.concatenate([central_difference(f, lin.weight.data).flatten().numpy(),
-                         central_difference(f, policy.log_std.data).numpy()])
+    fd = np.concatenate(
+        [central_difference(f, lin.weight.data).flatten().numpy(), central_difference(f, policy.log_std.data).numpy()]
+    )
     np.testing.assert_allclose(auto, sym, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(fd, sym, rtol=1e-5, atol=1e-6)
 

@@ -25,14 +25,19 @@ def test_adapt_takes_per_task_gradient_steps():
     for i in range(3):  # task i's copy moved along task i's own gradient
         p = {k: v.clone().requires_grad_() for k, v in params.items()}
         one = {k: v.unsqueeze(0) for k, v in p.items()}
-        loss = task_losses(batched_mlp, one, tasks.x_support[i:i + 1], tasks.y_support[i:i + 1]).sum()
+        loss = task_losses(batched_mlp, one, tasks.x_support[i : i + 1], tasks.y_support[i : i + 1]).sum()
         grads = torch.autograd.grad(loss, list(p.values()))
         for (k, v), gk in zip(p.items(), grads):
             torch.testing.assert_close(adapted[k][i], (v - 0.01 * gk).detach())
-    before = task_losses(batched_mlp, {k: v.expand(3, *v.shape) for k, v in params.items()},
-                         tasks.x_support, tasks.y_support)
-    after = task_losses(batched_mlp, adapt(batched_mlp, params, tasks.x_support, tasks.y_support, 0.01, 5),
-                        tasks.x_support, tasks.y_support)
+    before = task_losses(
+        batched_mlp, {k: v.expand(3, *v.shape) for k, v in params.items()}, tasks.x_support, tasks.y_support
+    )
+    after = task_losses(
+        batched_mlp,
+        adapt(batched_mlp, params, tasks.x_support, tasks.y_support, 0.01, 5),
+        tasks.x_support,
+        tasks.y_support,
+    )
     assert (after < before).all()
 
 

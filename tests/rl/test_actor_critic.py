@@ -16,7 +16,9 @@ def test_ppo_clip_has_zero_gradient_outside_the_trust_region():
         assert (g.abs().item() == 0) == grad_zero, (adv, ratio)
     # inside the region it is the plain surrogate: -ratio * A
     lp = torch.tensor([0.05])
-    assert ppo_policy_loss(lp, torch.zeros(1), torch.tensor([2.0]), 0.2).item() == pytest.approx(-2 * torch.exp(lp).item())
+    assert ppo_policy_loss(lp, torch.zeros(1), torch.tensor([2.0]), 0.2).item() == pytest.approx(
+        -2 * torch.exp(lp).item()
+    )
 
 
 @pytest.mark.parametrize(

@@ -74,9 +74,15 @@ def test_lambda_limits(data):
     ],
 )
 def test_bad_input(kwargs, exc, words):
-    args = dict(rewards=torch.zeros(3, 2), values=torch.zeros(3, 2), next_values=torch.zeros(3, 2),
-                terminated=torch.zeros(3, 2, dtype=torch.bool), truncated=torch.zeros(3, 2, dtype=torch.bool),
-                gamma=0.9, lam=0.95)
+    args = dict(
+        rewards=torch.zeros(3, 2),
+        values=torch.zeros(3, 2),
+        next_values=torch.zeros(3, 2),
+        terminated=torch.zeros(3, 2, dtype=torch.bool),
+        truncated=torch.zeros(3, 2, dtype=torch.bool),
+        gamma=0.9,
+        lam=0.95,
+    )
     args.update(kwargs)
     with pytest.raises(exc) as info:
         gae(**args)

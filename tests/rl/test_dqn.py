@@ -6,7 +6,15 @@ import sympy as sp
 import torch
 
 from course_lib.derivations import dqn as dd
-from course_lib.rl.dqn import DQNConfig, dqn_targets, linear_schedule, load_agent, q_vs_monte_carlo, save_agent, train_dqn
+from course_lib.rl.dqn import (
+    DQNConfig,
+    dqn_targets,
+    linear_schedule,
+    load_agent,
+    q_vs_monte_carlo,
+    save_agent,
+    train_dqn,
+)
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
 from course_lib.rl.replay import ReplayBatch
@@ -29,7 +37,9 @@ def make_batch(rng, B=6, obs_dim=3, n_actions=2):
         terminated=torch.tensor([True, False, False, True, False, False][:B]),
         truncated=torch.tensor([False, True, False, False, False, False][:B]),
         steps=torch.tensor([1, 1, 3, 2, 1, 2][:B]),
-        indices=torch.arange(B), weights=torch.ones(B, dtype=torch.float64))
+        indices=torch.arange(B),
+        weights=torch.ones(B, dtype=torch.float64),
+    )
 
 
 @pytest.mark.parametrize("double", [False, True])
@@ -74,8 +84,13 @@ def test_td_loss_gradient_three_ways(seed):
     for i in range(6):
         a = int(b.actions[i])
         loss_a, (Wa, ca, sa, ya, _) = dd.td_loss(a, 3, 2)
-        subs = {**{Wa[r, k]: W[r, k] for r in range(2) for k in range(3)}, **{ca[r]: c[r] for r in range(2)},
-                **{sa[k]: float(b.obs[i, k]) for k in range(3)}, ya: float(y[i]), dd.kappa: kappa}
+        subs = {
+            **{Wa[r, k]: W[r, k] for r in range(2) for k in range(3)},
+            **{ca[r]: c[r] for r in range(2)},
+            **{sa[k]: float(b.obs[i, k]) for k in range(3)},
+            ya: float(y[i]),
+            dd.kappa: kappa,
+        }
         for r in range(2):
             for k in range(3):
                 sym[r, k] += float(sp.diff(loss_a, Wa[r, k]).subs(subs)) / 6
@@ -98,11 +113,19 @@ def test_linear_schedule():
     assert linear_schedule(1.0, 0.0, 0.5, 0.75, hold=0.5) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(num_envs=0), "num_envs"), (dict(gamma=1.2), "gamma"), (dict(tau=0.0), "tau"),
-    (dict(eps_start=0.1, eps_end=0.2), "eps_end"), (dict(learning_starts=10**6), "learning_starts"),
-    (dict(hidden=[64]), "hidden"), (dict(lr=-1e-3), "lr"), (dict(n_step=0), "n_step"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(num_envs=0), "num_envs"),
+        (dict(gamma=1.2), "gamma"),
+        (dict(tau=0.0), "tau"),
+        (dict(eps_start=0.1, eps_end=0.2), "eps_end"),
+        (dict(learning_starts=10**6), "learning_starts"),
+        (dict(hidden=[64]), "hidden"),
+        (dict(lr=-1e-3), "lr"),
+        (dict(n_step=0), "n_step"),
+    ],
+)
 def test_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DQNConfig(**kwargs)

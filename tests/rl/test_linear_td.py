@@ -33,14 +33,15 @@ def test_one_update_is_the_semi_gradient_three_ways(seed):
 
 def test_off_policy_semi_gradient_td_diverges_and_a_target_network_stops_it():
     def max_value(steps=5000, **kw):
-        return np.abs(X @ expected_td(X, P, ZERO, baird.BEHAVIOUR_DISTRIBUTION, baird.INITIAL_WEIGHTS,
-                                      steps=steps, **kw)[-1]).max()
+        return np.abs(
+            X @ expected_td(X, P, ZERO, baird.BEHAVIOUR_DISTRIBUTION, baird.INITIAL_WEIGHTS, steps=steps, **kw)[-1]
+        ).max()
 
     start = np.abs(X @ baird.INITIAL_WEIGHTS).max()
-    assert max_value(target_every=1) > 1e5 * start        # no target: blows up (exponentially)
+    assert max_value(target_every=1) > 1e5 * start  # no target: blows up (exponentially)
     assert max_value(steps=20_000, target_every=100) < start  # a slow enough target: values shrink toward 0
     on_policy = expected_td(X, P, ZERO, baird.ON_POLICY_DISTRIBUTION, baird.INITIAL_WEIGHTS, steps=5000)[-1]
-    assert abs(X[6] @ on_policy) < start                    # on-policy: fine even without a target
+    assert abs(X[6] @ on_policy) < start  # on-policy: fine even without a target
 
 
 def test_bad_inputs():

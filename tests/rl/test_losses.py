@@ -46,8 +46,10 @@ def test_huber_gradient_three_ways(x, kappa):
         return  # the kink: one-sided derivatives agree (both kappa), finite differences straddle it
     auto = torch.autograd.grad(huber_loss(xt, torch.zeros(1, dtype=torch.float64), kappa), xt)[0].item()
     eps = 1e-6
-    fd = (huber_loss(xt.detach() + eps, torch.zeros(1, dtype=torch.float64), kappa)
-          - huber_loss(xt.detach() - eps, torch.zeros(1, dtype=torch.float64), kappa)).item() / (2 * eps)
+    fd = (
+        huber_loss(xt.detach() + eps, torch.zeros(1, dtype=torch.float64), kappa)
+        - huber_loss(xt.detach() - eps, torch.zeros(1, dtype=torch.float64), kappa)
+    ).item() / (2 * eps)
     assert auto == pytest.approx(sym, abs=1e-9) and fd == pytest.approx(sym, abs=1e-5)
     assert sym == pytest.approx(np.clip(x, -kappa, kappa))
 

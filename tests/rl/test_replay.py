@@ -14,9 +14,15 @@ def batch(ids, obs_dim=3):
     """Transitions whose every field encodes an integer id, so order can be read back."""
     ids = np.asarray(ids)
     b = len(ids)
-    return dict(obs=np.repeat(ids[:, None], obs_dim, 1).astype(np.float32), actions=ids.astype(np.int64) % 2,
-                rewards=ids.astype(np.float32), next_obs=np.repeat(ids[:, None] + 1, obs_dim, 1).astype(np.float32),
-                terminated=ids % 3 == 0, truncated=ids % 5 == 0, steps=np.ones(b, dtype=np.int64))
+    return dict(
+        obs=np.repeat(ids[:, None], obs_dim, 1).astype(np.float32),
+        actions=ids.astype(np.int64) % 2,
+        rewards=ids.astype(np.float32),
+        next_obs=np.repeat(ids[:, None] + 1, obs_dim, 1).astype(np.float32),
+        terminated=ids % 3 == 0,
+        truncated=ids % 5 == 0,
+        steps=np.ones(b, dtype=np.int64),
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -52,11 +58,14 @@ def test_uniform_sampling_only_returns_stored_items_and_is_reproducible():
     assert stats.chisquare(counts).pvalue > 1e-4
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: ReplayBuffer(0, (3,)), "capacity"),
-    (lambda: ReplayBuffer(-5, (3,)), "capacity"),
-    (lambda: ReplayBuffer(10, [3]), "obs_shape"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: ReplayBuffer(0, (3,)), "capacity"),
+        (lambda: ReplayBuffer(-5, (3,)), "capacity"),
+        (lambda: ReplayBuffer(10, [3]), "obs_shape"),
+    ],
+)
 def test_bad_construction(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -182,8 +191,14 @@ def test_n_step_transitions_match_a_direct_sum():
     ends = [(False, False)] * 4 + [(False, True), (False, False), (True, False)]
     out = []
     for t, (r, (te, tr)) in enumerate(zip(rewards, ends)):
-        got = acc.push(np.array([[t]], np.float32), np.array([t % 2]), np.array([r]),
-                       np.array([[t + 1]], np.float32), np.array([te]), np.array([tr]))
+        got = acc.push(
+            np.array([[t]], np.float32),
+            np.array([t % 2]),
+            np.array([r]),
+            np.array([[t + 1]], np.float32),
+            np.array([te]),
+            np.array([tr]),
+        )
         if got is not None:
             out += [dict(zip(got, vals)) for vals in zip(*got.values())]
     starts = [int(o["obs"][0]) for o in out]

@@ -62,7 +62,9 @@ def test_reward_to_go_matches_naive_loop_with_truncation(data):
 def test_reward_to_go_without_values_bootstraps_from_zero(data):
     rewards, terminated, truncated, _, gamma = data
     zeros = [[0.0] * len(rewards[0]) for _ in rewards]
-    got = reward_to_go(torch.tensor(rewards, dtype=torch.float64), torch.tensor(terminated), torch.tensor(truncated), gamma)
+    got = reward_to_go(
+        torch.tensor(rewards, dtype=torch.float64), torch.tensor(terminated), torch.tensor(truncated), gamma
+    )
     want = naive_reward_to_go(rewards, terminated, truncated, gamma, zeros)
     np.testing.assert_allclose(got.numpy(), np.array(want), atol=1e-9)
 

@@ -39,7 +39,8 @@ def test_polyak_recursion_equals_the_sympy_closed_form(seed):
     sympy_value = f(tau, theta0_target.numpy(), *[h.numpy() for h in history])
     # NumPy, written out directly
     direct = (1 - tau) ** n * theta0_target.numpy() + sum(
-        tau * (1 - tau) ** (n - 1 - k) * history[k].numpy() for k in range(n))
+        tau * (1 - tau) ** (n - 1 - k) * history[k].numpy() for k in range(n)
+    )
     np.testing.assert_allclose(flat(target).numpy(), sympy_value, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(direct, sympy_value, rtol=1e-10, atol=1e-10)
 

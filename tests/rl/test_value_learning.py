@@ -14,9 +14,10 @@ def chain_rollout(n_episodes=64, length=4):
     obs = eye[:length].repeat(n_episodes, 1).view(n_episodes * length, 1, length + 1)
     nxt = eye[1:].repeat(n_episodes, 1).view(n_episodes * length, 1, length + 1)
     term = torch.zeros(n_episodes * length, 1, dtype=torch.bool)
-    term[length - 1::length] = True
-    return Rollout(obs, torch.zeros(n_episodes * length, 1), torch.ones(n_episodes * length, 1), term,
-                   torch.zeros_like(term), nxt)
+    term[length - 1 :: length] = True
+    return Rollout(
+        obs, torch.zeros(n_episodes * length, 1), torch.ones(n_episodes * length, 1), term, torch.zeros_like(term), nxt
+    )
 
 
 def test_td0_and_mc_recover_the_true_values():
