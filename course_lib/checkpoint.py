@@ -1,21 +1,38 @@
-"""Checkpoints: written atomically, loaded safely.
+"""Checkpoints: written atomically, loaded safely, checked for damage; one pair for every agent.
 
-A checkpoint is a dict of state dicts and plain values. :func:`save` writes to
-a temporary file in the same folder and renames it over the target, so a crash
-never leaves a half-written file; :func:`load` uses ``torch.load(...,
-weights_only=True)``, which refuses to unpickle arbitrary objects.
+* :func:`save` / :func:`load` -- a dict of tensors and plain values. :func:`save`
+  writes to a temporary file in the same folder and renames it over the target,
+  so a crash never leaves a half-written checkpoint; :func:`load` uses
+  ``torch.load(..., weights_only=True)``, which refuses to unpickle arbitrary
+  objects, and turns every way a file can be unreadable into one clear error.
+* :func:`save_agent` / :func:`load_agent` -- the result of any trainer
+  (:mod:`course_lib.rl.trainer`): its networks (or table, or meta-parameters),
+  their architecture and the config, with a SHA-256 checksum of all of it, so a
+  damaged file is refused instead of loading changed weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import pathlib
+import pickle
 import tempfile
+import zipfile
 from typing import Any
 
+import numpy as np
 import torch
+from torch import nn
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "save_agent", "load_agent", "Agent", "CheckpointError"]
+
+FORMAT = "course_lib.agent/1"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable checkpoint of the expected kind (a :class:`ValueError`)."""
 
 
 def save(payload: dict[str, Any], path: str | os.PathLike) -> pathlib.Path:
@@ -39,11 +56,187 @@ def save(payload: dict[str, Any], path: str | os.PathLike) -> pathlib.Path:
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save`, with ``weights_only=True``."""
+    """Load a checkpoint written by :func:`save`, with ``weights_only=True``.
+
+    Raises :class:`FileNotFoundError` if there is no file, and :class:`CheckpointError`
+    (a :class:`ValueError`) if the file is empty, truncated, not a checkpoint, or holds
+    objects that safe loading refuses.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty: not a checkpoint (was its save interrupted?)")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path} holds objects that safe loading (weights_only=True) refuses; load only files you trust: {e}"
+        ) from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, damaged or another format): {e}") from e
     if not isinstance(payload, dict):
-        raise ValueError(f"{path} does not hold a checkpoint dict")
+        raise CheckpointError(f"{path} does not hold a checkpoint dict, but a {type(payload).__name__}")
     return payload
+
+
+# ---------------------------------------------------------------------------------------------- agents
+
+
+@dataclasses.dataclass
+class Agent:
+    """What :func:`load_agent` returns: the trained parts of a result, ready to use.
+
+    Attributes:
+        kind: which trainer made it: ``"reinforce"``, ``"actor_critic"``, ``"dqn"``, ``"tabular"`` or ``"meta"``.
+        config: the run's config (an ``XConfig``).
+        parts: the networks by the result's field names, e.g. ``{"policy": ..., "value": ...}``
+            (a tensor for a Q-table, a dict of tensors for meta-parameters). Each is also an attribute:
+            ``agent.policy``, ``agent.qnet``, ``agent.Q``, ``agent.params``.
+    """
+
+    kind: str
+    config: Any
+    parts: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        parts = self.__dict__.get("parts", {})
+        if name in parts:
+            return parts[name]
+        raise AttributeError(f"this {self.__dict__.get('kind')!r} agent has no {name!r}; it has {sorted(parts)}")
+
+
+def _registries() -> tuple[dict[str, type], dict[str, type], dict[type, str]]:
+    """Module classes, config classes and result kinds (imported here: checkpoint sits above rl and meta)."""
+    from course_lib.meta.maml import MetaConfig, MetaResult
+    from course_lib.rl import policies
+    from course_lib.rl.actor_critic import ActorCriticConfig, ActorCriticResult
+    from course_lib.rl.dqn import DQNConfig, DQNResult
+    from course_lib.rl.reinforce import ReinforceConfig, ReinforceResult
+    from course_lib.rl.tabular import TDConfig, TDResult
+
+    modules = {
+        c.__name__: c
+        for c in (
+            policies.CategoricalPolicy,
+            policies.BernoulliPolicy,
+            policies.GaussianPolicy,
+            policies.ValueNet,
+            policies.QNet,
+        )
+    }
+    configs = {
+        "reinforce": ReinforceConfig,
+        "actor_critic": ActorCriticConfig,
+        "dqn": DQNConfig,
+        "tabular": TDConfig,
+        "meta": MetaConfig,
+    }
+    kinds = {
+        ReinforceResult: "reinforce",
+        ActorCriticResult: "actor_critic",
+        DQNResult: "dqn",
+        TDResult: "tabular",
+        MetaResult: "meta",
+    }
+    return modules, configs, kinds
+
+
+def _config_to_dict(config: Any) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        out[f.name] = dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+    return out
+
+
+def _config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue  # a field added after the file was written keeps its default
+        v = values[f.name]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default) and isinstance(v, dict):
+            v = type(default)(**v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+def _digest(kind: str, config: dict, parts: dict) -> str:
+    h = hashlib.sha256()
+    h.update(kind.encode())
+    h.update(repr(sorted(config.items())).encode())
+    for name in sorted(parts):
+        spec = parts[name]
+        h.update(name.encode())
+        h.update(repr(spec.get("class")).encode())
+        h.update(repr(sorted(spec.get("kwargs", {}).items())).encode())
+        for key in sorted(spec["tensors"]):
+            t = spec["tensors"][key].detach().cpu().contiguous()
+            h.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def save_agent(result: Any, path: str | os.PathLike) -> pathlib.Path:
+    """Write the trained parts of ``result`` (any trainer's), their architecture and the config to ``path``,
+    atomically, with a checksum. Evaluations and logs are not saved."""
+    _, _, kinds = _registries()
+    kind = kinds.get(type(result))
+    if kind is None:
+        raise TypeError(
+            f"result must be a trainer's result ({', '.join(k.__name__ for k in kinds)}), got {type(result).__name__}"
+        )
+    parts: dict[str, dict] = {}
+    for f in dataclasses.fields(result):
+        v = getattr(result, f.name)
+        if isinstance(v, nn.Module):
+            parts[f.name] = {
+                "class": type(v).__name__,
+                "kwargs": dict(v.init_kwargs),
+                "tensors": {k: t.detach().cpu() for k, t in v.state_dict().items()},
+            }
+        elif isinstance(v, np.ndarray):
+            parts[f.name] = {"class": "ndarray", "tensors": {"array": torch.from_numpy(v.copy())}}
+        elif isinstance(v, dict) and v and all(isinstance(t, torch.Tensor) for t in v.values()):
+            parts[f.name] = {"class": "params", "tensors": {k: t.detach().cpu() for k, t in v.items()}}
+    config = _config_to_dict(result.config)
+    payload = {"format": FORMAT, "kind": kind, "config": config, "parts": parts, "sha256": _digest(kind, config, parts)}
+    return save(payload, path)
+
+
+def load_agent(path: str | os.PathLike, kind: str | None = None, *, device: str | torch.device = "cpu") -> Agent:
+    """Rebuild the agent saved by :func:`save_agent` (read with ``weights_only=True``).
+
+    Args:
+        kind: if given, the file must hold that kind of agent (e.g. ``"dqn"``).
+        device: where the networks go.
+
+    Raises :class:`CheckpointError` (a :class:`ValueError`) for a file that is not an agent
+    checkpoint, is damaged (checksum mismatch), or holds another kind than ``kind``.
+    """
+    modules, configs, _ = _registries()
+    if kind is not None and kind not in configs:
+        raise ValueError(f"kind must be one of {sorted(configs)} or None, got {kind!r}")
+    payload = load(path)
+    if payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an agent checkpoint of this course (format {payload.get('format')!r})")
+    stored = payload["kind"]
+    if kind is not None and stored != kind:
+        raise CheckpointError(f"{path} holds a {stored!r} agent, not the {kind!r} agent asked for")
+    if _digest(stored, payload["config"], payload["parts"]) != payload.get("sha256"):
+        raise CheckpointError(f"{path} is damaged: its contents do not match their SHA-256 checksum")
+    config = _config_from_dict(configs[stored], payload["config"])
+    parts: dict[str, Any] = {}
+    for name, spec in payload["parts"].items():
+        tensors = spec["tensors"]
+        if spec["class"] == "ndarray":
+            parts[name] = tensors["array"].numpy()
+        elif spec["class"] == "params":
+            parts[name] = {k: t.to(device) for k, t in tensors.items()}
+        else:
+            module = modules[spec["class"]](**spec["kwargs"])
+            module.load_state_dict(tensors)
+            parts[name] = module.to(device).eval()
+    return Agent(kind=stored, config=config, parts=parts)

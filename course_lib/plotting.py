@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats
+
+from course_lib.stats import mean_confidence_band
 
 __all__ = ["use_course_style", "plot_learning_curves", "show_frame", "COLORS"]
 
@@ -32,25 +33,6 @@ def use_course_style() -> None:
             "axes.prop_cycle": mpl.cycler(color=COLORS),
         }
     )
-
-
-def mean_confidence_band(ys: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over runs (axis 0) and a Student-t confidence interval of that mean.
-
-    Args:
-        ys: ``(runs, points)`` array.
-    Returns:
-        ``(mean, low, high)``, each ``(points,)``. With one run the band is the mean.
-    """
-    ys = np.asarray(ys, dtype=float)
-    if ys.ndim != 2:
-        raise ValueError(f"ys must have shape (runs, points), got {ys.shape}")
-    mean = ys.mean(axis=0)
-    n = ys.shape[0]
-    if n < 2:
-        return mean, mean, mean
-    half = stats.t.ppf(0.5 + confidence / 2, df=n - 1) * ys.std(axis=0, ddof=1) / np.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def plot_learning_curves(

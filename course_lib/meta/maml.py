@@ -44,6 +44,8 @@ from tqdm.auto import tqdm
 
 from course_lib._validation import check_hidden, check_positive
 from course_lib.meta.tasks import SinusoidFamily, TaskBatch
+from course_lib.rl.evaluation import EvalSchedule, SolveTracker
+from course_lib.rl.trainer import TrainResult, start_run
 
 __all__ = [
     "Params",
@@ -58,6 +60,7 @@ __all__ = [
     "MetaConfig",
     "MetaResult",
     "meta_train",
+    "meta_gradient",
     "adaptation_curve",
     "predict_after",
 ]
@@ -172,6 +175,7 @@ class MetaConfig:
     """Hyperparameters of :func:`meta_train`; defaults follow the MAML paper's sinusoid set-up."""
 
     method: str = "maml"  #: "maml", "fomaml", "reptile" or "pretrain"
+    family: SinusoidFamily = field(default_factory=SinusoidFamily)  #: the task distribution
     iterations: int = 10_000
     meta_batch: int = 25  #: tasks per meta-update
     k_support: int = 10
@@ -181,12 +185,17 @@ class MetaConfig:
     outer_lr: float = 1e-3  #: Adam's step size on the meta-parameters
     final_lr_fraction: float = 0.1  #: cosine decay of the outer step size to this fraction (1.0: constant)
     hidden: tuple[int, ...] = (40, 40)
+    eval_every: int = 0  #: evaluate each time this many *tasks* have been trained on (0: only at the end)
+    eval_tasks: int = 200  #: held-out tasks per evaluation (K = k_support support points, 100 query points)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        for name in ("iterations", "meta_batch", "k_support", "k_query", "inner_steps"):
+        if not isinstance(self.family, SinusoidFamily):
+            raise TypeError(f"family must be a SinusoidFamily, got {type(self.family).__name__}")
+        for name in ("iterations", "meta_batch", "k_support", "k_query", "inner_steps", "eval_tasks"):
             check_positive(name, getattr(self, name), integer=True)
+        check_positive("eval_every", self.eval_every, integer=True, allow_zero=True)
         for name in ("inner_lr", "outer_lr", "final_lr_fraction"):
             check_positive(name, getattr(self, name))
         if self.final_lr_fraction > 1:
@@ -194,65 +203,85 @@ class MetaConfig:
         check_hidden("hidden", self.hidden)
 
 
-@dataclass
-class MetaResult:
+@dataclass(kw_only=True)
+class MetaResult(TrainResult):
+    """:class:`~course_lib.rl.trainer.TrainResult` plus the meta-parameters.
+
+    Supervised meta-learning has no environment: its unit of experience is a *task*,
+    so the ``step`` of ``evaluations`` and ``log`` counts tasks trained on, and
+    ``episodes`` stays empty. An evaluation scores the mean query MSE on held-out
+    tasks after ``inner_steps`` adaptation steps (lower is better).
+    """
+
     params: Params
-    config: MetaConfig
-    losses: list[float] = field(default_factory=list)  #: training loss per iteration
-    seconds: float = 0.0  #: wall seconds of meta-training
 
 
 def meta_train(
     config: MetaConfig,
-    generator: torch.Generator,
     *,
-    family: SinusoidFamily = SinusoidFamily(),
-    init_generator: torch.Generator | None = None,
-    callback: Callable[[int, Params, float], None] | None = None,
-    callback_every: int = 500,
+    seed: int,
+    device: str | torch.device | None = None,
+    callback: Callable[[MetaResult], object] | None = None,
 ) -> MetaResult:
-    """Meta-train a ReLU MLP (``1-hidden-...-1``) on tasks drawn from ``family`` with ``generator``.
+    """Meta-train a ReLU MLP (``1-hidden-...-1``) on tasks drawn from ``config.family``.
 
-    ``callback(iteration, params, seconds)``, if given, is called every
-    ``callback_every`` iterations with the meta-training seconds so far; its own
-    time is not counted in :attr:`MetaResult.seconds`.
+    The trainer contract is in :mod:`course_lib.rl.trainer`. ``log`` has one row per
+    meta-update with its training loss (the query loss after adaptation; the plain
+    loss for ``"pretrain"``).
     """
-    if not isinstance(config, MetaConfig):
-        raise TypeError(f"config must be a MetaConfig, got {type(config).__name__}")
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    params = init_mlp((1, *config.hidden, 1), init_generator or generator)
-    params = {k: v.requires_grad_() for k, v in params.items()}
+    run = start_run(config, MetaConfig, seed=seed, device=device, callback=callback)
+    task_gen = torch.Generator().manual_seed(int(run.numpy.integers(2**62)))  # tasks are drawn on the CPU
+    held_out = config.family.sample(
+        config.eval_tasks, config.k_support, 100, torch.Generator().manual_seed(10_000 + seed)
+    )
+    held_out = held_out.to(run.device)
+    params = init_mlp((1, *config.hidden, 1), run.init)
+    params = {k: v.to(run.device).requires_grad_() for k, v in params.items()}
     opt = torch.optim.Adam(params.values(), lr=config.outer_lr)
     floor = config.final_lr_fraction
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda it: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(it / config.iterations, 1.0)))
     )
-    result = MetaResult(params=params, config=config)
-    seconds = 0.0
+    result = MetaResult(params=params, config=config, evaluations=SolveTracker(None, higher_is_better=False))
+    schedule = EvalSchedule(config.eval_every)
+
+    def evaluate_held_out(tasks_seen: int) -> None:
+        curve = adaptation_curve(params, held_out, config.inner_lr, config.inner_steps)
+        result.evaluations.record(tasks_seen, result.train_seconds, curve[:, -1].mean().item())
+        if callback is not None:
+            result.callback_log.append((tasks_seen, callback(result)))
+
     for it in tqdm(range(config.iterations), desc=config.method, leave=False):
         t0 = time.perf_counter()
-        tasks = family.sample(config.meta_batch, config.k_support, config.k_query, generator)
-        if config.method in ("maml", "fomaml"):
-            g, loss = maml_meta_gradient(
-                batched_mlp, params, tasks, config.inner_lr, config.inner_steps, first_order=config.method == "fomaml"
-            )
-        elif config.method == "reptile":
-            g, loss = reptile_meta_gradient(batched_mlp, params, tasks, config.inner_lr, config.inner_steps)
-        else:  # pretrain: one network for all tasks, no adaptation
-            x = torch.cat([tasks.x_support, tasks.x_query], 1)
-            y = torch.cat([tasks.y_support, tasks.y_query], 1)
-            g, loss = grad_and_loss_shared(params, x, y)
+        tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen).to(run.device)
+        g, loss = meta_gradient(config, params, tasks)
         for k, p in params.items():
             p.grad = g[k]
         opt.step()
         sched.step()
-        result.losses.append(float(loss))
-        seconds += time.perf_counter() - t0
-        if callback is not None and (it + 1) % callback_every == 0:
-            callback(it + 1, params, seconds)
-    result.seconds = seconds
+        result.train_seconds += time.perf_counter() - t0
+        tasks_seen = (it + 1) * config.meta_batch
+        result.log.append({"step": tasks_seen, "loss": loss.item()})
+        if schedule.due(tasks_seen):
+            evaluate_held_out(tasks_seen)
+    if schedule.final_due(result.evaluations, config.iterations * config.meta_batch):
+        evaluate_held_out(config.iterations * config.meta_batch)  # the final parameters are always evaluated
     return result
+
+
+def meta_gradient(config: MetaConfig, params: Params, tasks: TaskBatch) -> tuple[Params, torch.Tensor]:
+    """The meta-gradient of ``config.method`` on one batch of tasks, and its training loss."""
+    if config.method in ("maml", "fomaml"):
+        first_order = config.method == "fomaml"
+        return maml_meta_gradient(
+            batched_mlp, params, tasks, config.inner_lr, config.inner_steps, first_order=first_order
+        )
+    if config.method == "reptile":
+        return reptile_meta_gradient(batched_mlp, params, tasks, config.inner_lr, config.inner_steps)
+    # pretrain: one network for all tasks, no adaptation
+    x = torch.cat([tasks.x_support, tasks.x_query], 1)
+    y = torch.cat([tasks.y_support, tasks.y_query], 1)
+    return grad_and_loss_shared(params, x, y)
 
 
 def grad_and_loss_shared(params: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[Params, torch.Tensor]:

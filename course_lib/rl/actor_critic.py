@@ -14,35 +14,41 @@ advantages (:func:`course_lib.rl.advantages.gae`) from a separate critic
   :math:`L^{\pi} = -\frac1n \sum_t \min\big(\rho_t \hat A_t,\ \mathrm{clip}(\rho_t, 1 - \epsilon, 1 + \epsilon)\, \hat A_t\big)`,
   several epochs of minibatch steps per rollout.
 
-Advantages are normalised per minibatch; gradients are clipped by global norm.
-The old log-probabilities and values are computed in one batched pass after
-each rollout. Learning rate (and PPO's clip range) decay linearly to 0, as in
-rl-baselines3-zoo's CartPole settings, which are the defaults here.
+One minibatch step is :func:`actor_critic_update`; the policy term is
+:func:`a2c_policy_loss` or :func:`ppo_policy_loss`. Advantages are normalised
+per minibatch; gradients are clipped by global norm. The learning rate (and
+PPO's clip range) decay linearly to 0, as in rl-baselines3-zoo's CartPole
+settings, which are the defaults here. After each update
+:func:`update_diagnostics` measures how far it moved the policy (approximate
+KL, clip fraction), the policy's entropy and how much of the return's variance
+the critic explains.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from course_lib import checkpoint
 from course_lib._validation import check_hidden, check_positive, check_probability
-from course_lib.evaluation import EvalSchedule, SolveTracker, evaluate
 from course_lib.rl.advantages import gae
+from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
+from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
 __all__ = [
     "ActorCriticConfig",
     "ActorCriticResult",
     "train_actor_critic",
+    "a2c_policy_loss",
     "ppo_policy_loss",
-    "save_agent",
-    "load_agent",
+    "actor_critic_update",
+    "update_diagnostics",
 ]
 
 ALGOS = ("a2c", "ppo")
@@ -55,14 +61,14 @@ class ActorCriticConfig:
     algo: str = "ppo"  #: "ppo" or "a2c"
     env_id: str = "CartPole-v1"
     num_envs: int = 8
-    n_steps: int = 32  #: steps per environment per rollout
-    total_steps: int = 100_000
+    n_steps: int = 32  #: rollout length per environment; num_envs * n_steps env steps per update
+    total_steps: int = 100_000  #: environment steps, all environments together
     gamma: float = 0.98
     gae_lambda: float = 0.8
     lr: float = 1e-3
     lr_decay: bool = True  #: linear decay of the learning rate (and PPO's clip range) to 0
     n_epochs: int = 20  #: PPO epochs over each rollout (A2C: 1)
-    minibatch_size: int = 256
+    minibatch_size: int = 256  #: PPO only; A2C takes one step on the whole rollout
     clip_range: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.0
@@ -87,22 +93,25 @@ class ActorCriticConfig:
             check_positive(name, getattr(self, name))
         for name in ("vf_coef", "ent_coef"):
             check_positive(name, getattr(self, name), allow_zero=True)
-        if self.algo == "ppo" and self.minibatch_size > self.num_envs * self.n_steps:
-            raise ValueError(
-                f"minibatch_size ({self.minibatch_size}) must be at most num_envs * n_steps ({self.num_envs * self.n_steps})"
-            )
+        if not isinstance(self.lr_decay, bool):
+            raise TypeError(f"lr_decay must be a bool, got {self.lr_decay!r}")
+        batch = self.num_envs * self.n_steps
+        if self.algo == "ppo" and self.minibatch_size > batch:
+            raise ValueError(f"minibatch_size ({self.minibatch_size}) must be at most num_envs * n_steps ({batch})")
         check_hidden("hidden", self.hidden)
 
 
-@dataclass
-class ActorCriticResult:
+@dataclass(kw_only=True)
+class ActorCriticResult(TrainResult):
+    """:class:`~course_lib.rl.trainer.TrainResult` plus the actor and the critic."""
+
     policy: CategoricalPolicy
     value: ValueNet
-    config: ActorCriticConfig
-    evaluations: SolveTracker
-    steps: list[int] = field(default_factory=list)  #: env steps after each update
-    train_returns: list[float] = field(default_factory=list)  #: mean return of episodes finished in each update
-    train_seconds: float = 0.0  #: evaluation excluded
+
+
+def a2c_policy_loss(logp: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
+    r"""A2C's policy term, negated for minimisation: :math:`-\frac1n\sum_t \log\pi_\theta(a_t \mid s_t)\,\hat A_t`."""
+    return -(logp * adv).mean()
 
 
 def ppo_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
@@ -111,106 +120,131 @@ def ppo_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tenso
     return -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
 
 
-def train_actor_critic(config: ActorCriticConfig = ActorCriticConfig(), *, seed: int = 0) -> ActorCriticResult:
-    """Train a categorical actor and a critic with A2C or PPO on ``config.env_id``."""
-    if not isinstance(config, ActorCriticConfig):
-        raise TypeError(f"config must be an ActorCriticConfig, got {type(config).__name__}")
-    check_positive("seed", seed, integer=True, allow_zero=True)
-    torch.manual_seed(seed)  # weight initialisation
-    gen = torch.Generator().manual_seed(seed)
+def actor_critic_update(
+    policy: CategoricalPolicy,
+    value: ValueNet,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, torch.Tensor],
+    config: ActorCriticConfig,
+    clip: float,
+) -> torch.Tensor:
+    r"""One gradient step on :math:`L = L^{\pi} + c_v\,\overline{(V_\phi(s_t) - \hat R_t)^2} - c_e\,\overline{\mathcal H}`.
+
+    ``batch`` holds a minibatch: ``obs`` ``(B, obs_dim)``; ``actions``, ``logp_old``,
+    ``advantages`` and ``returns`` (the GAE targets :math:`\hat R_t`) ``(B,)``.
+    Returns the gradient norm before clipping.
+    """
+    adv = batch["advantages"]
+    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    logp = policy.log_prob(batch["obs"], batch["actions"])
+    if config.algo == "ppo":
+        policy_loss = ppo_policy_loss(logp, batch["logp_old"], adv, clip)
+    else:
+        policy_loss = a2c_policy_loss(logp, adv)
+    value_loss = ((value(batch["obs"]) - batch["returns"]) ** 2).mean()
+    loss = policy_loss + config.vf_coef * value_loss
+    if config.ent_coef:
+        loss = loss - config.ent_coef * policy.entropy(batch["obs"]).mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_([*policy.parameters(), *value.parameters()], config.max_grad_norm)
+    optimizer.step()
+    return grad_norm.detach()
+
+
+@torch.no_grad()
+def update_diagnostics(
+    policy: CategoricalPolicy, value: ValueNet, batch: dict[str, torch.Tensor], clip: float
+) -> dict[str, float]:
+    r"""How an update changed things, measured on the whole rollout after it.
+
+    * ``approx_kl``: :math:`\widehat{KL}(\pi_{\text{old}} \| \pi) = \overline{(\rho - 1) - \log\rho}`
+      (Schulman's low-variance estimator, always :math:`\ge 0`);
+    * ``clip_fraction``: share of steps with :math:`|\rho - 1| > \epsilon`;
+    * ``entropy``: mean :math:`\mathcal H[\pi(\cdot \mid s_t)]`;
+    * ``explained_variance``: :math:`1 - \mathrm{Var}(\hat R - V) / \mathrm{Var}(\hat R)` (1 is perfect, 0 no better
+      than a constant).
+    """
+    log_ratio = policy.log_prob(batch["obs"], batch["actions"]) - batch["logp_old"]
+    ratio = log_ratio.exp()
+    residual = batch["returns"] - value(batch["obs"])
+    return {
+        "approx_kl": ((ratio - 1) - log_ratio).mean().item(),
+        "clip_fraction": ((ratio - 1).abs() > clip).float().mean().item(),
+        "entropy": policy.entropy(batch["obs"]).mean().item(),
+        "explained_variance": (1 - residual.var() / batch["returns"].var().clamp_min(1e-8)).item(),
+    }
+
+
+def train_actor_critic(
+    config: ActorCriticConfig,
+    *,
+    seed: int,
+    device: str | torch.device | None = None,
+    callback: Callable[[ActorCriticResult], object] | None = None,
+) -> ActorCriticResult:
+    """Train a categorical actor and a critic with A2C or PPO on ``config.env_id``.
+
+    The trainer contract is in :mod:`course_lib.rl.trainer`.
+    """
+    run = start_run(config, ActorCriticConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
-    policy = CategoricalPolicy(obs_dim, int(envs.single_action_space.n), config.hidden)
-    value = ValueNet(obs_dim, config.hidden)
+    policy = CategoricalPolicy(obs_dim, int(envs.single_action_space.n), config.hidden, generator=run.init)
+    value = ValueNet(obs_dim, config.hidden, generator=run.init)
+    policy, value = policy.to(run.device), value.to(run.device)
     params = [*policy.parameters(), *value.parameters()]
-    opt = torch.optim.Adam(params, lr=config.lr, eps=1e-5, fused=True)  # fused: one kernel for all tensors
-    collector = RolloutCollector(envs, seed=seed)
-    tracker = SolveTracker(config.solved_return)
-    result = ActorCriticResult(policy, value, config, tracker)
-    batch = config.num_envs * config.n_steps
-    n_updates = max(1, config.total_steps // batch)
-    epochs = config.n_epochs if config.algo == "ppo" else 1
-    minibatch = config.minibatch_size if config.algo == "ppo" else batch
+    optimizer = torch.optim.Adam(params, lr=config.lr, eps=1e-5, fused=True)  # fused: one kernel for all tensors
+    collector = RolloutCollector(envs, seed=seed, device=run.device)
+    result = ActorCriticResult(
+        policy=policy, value=value, config=config, evaluations=SolveTracker(config.solved_return)
+    )
+    result.episodes = collector.episodes
     schedule = EvalSchedule(config.eval_every)
-    seconds = 0.0
+    batch_size = config.num_envs * config.n_steps
+    epochs, minibatch = (config.n_epochs, config.minibatch_size) if config.algo == "ppo" else (1, batch_size)
+    n_updates = max(1, config.total_steps // batch_size)
 
-    def run_evaluation() -> None:
-        score = evaluate(
-            lambda o: policy.act(o, deterministic=True), config.env_id, config.eval_episodes, seed=10_000 + seed
-        )
-        tracker.record(collector.steps, seconds, float(score.mean()))
+    def greedy(obs: torch.Tensor) -> torch.Tensor:
+        return policy.act(obs, deterministic=True)
 
     for update in tqdm(range(n_updates), desc=config.algo.upper(), leave=False):
         t0 = time.perf_counter()
         frac = 1.0 - update / n_updates if config.lr_decay else 1.0
-        for group in opt.param_groups:
+        for group in optimizer.param_groups:
             group["lr"] = config.lr * frac
-        clip = config.clip_range * frac if config.lr_decay else config.clip_range
-        n_done = len(collector.episode_returns)
-        roll = collector.collect(lambda o: policy.act(o, generator=gen), config.n_steps)
-        obs, actions = roll.obs.flatten(0, 1), roll.actions.flatten(0, 1)
+        clip = config.clip_range * frac
+        roll = collector.collect(lambda o: policy.act(o, generator=run.sample), config.n_steps)
         with torch.no_grad():
-            logp_old = policy.log_prob(obs, actions)
-            both = value(torch.cat([obs, roll.next_obs.flatten(0, 1)]))
-            v, v_next = both[:batch].view_as(roll.rewards), both[batch:].view_as(roll.rewards)
-            adv, targets = gae(
-                roll.rewards, v, v_next, roll.terminated, roll.truncated, config.gamma, config.gae_lambda
+            logp_old = policy.log_prob(roll.obs, roll.actions)
+            adv, returns = gae(
+                roll.rewards,
+                value(roll.obs),
+                value(roll.next_obs),
+                roll.terminated,
+                roll.truncated,
+                config.gamma,
+                config.gae_lambda,
             )
-        adv, targets = adv.flatten(), targets.flatten()
+        batch = {
+            "obs": roll.obs.flatten(0, 1),
+            "actions": roll.actions.flatten(),
+            "logp_old": logp_old.flatten(),
+            "advantages": adv.flatten(),
+            "returns": returns.flatten(),
+        }
+        grad_norms = []
         for _ in range(epochs):
-            order = torch.randperm(batch, generator=gen) if epochs > 1 or minibatch < batch else torch.arange(batch)
-            for start in range(0, batch - minibatch + 1, minibatch):
-                idx = order[start : start + minibatch]
-                a = adv[idx]
-                a = (a - a.mean()) / (a.std() + 1e-8)
-                logp = policy.log_prob(obs[idx], actions[idx])
-                if config.algo == "ppo":
-                    pg_loss = ppo_policy_loss(logp, logp_old[idx], a, clip)
-                else:
-                    pg_loss = -(logp * a).mean()
-                v_loss = ((value(obs[idx]) - targets[idx]) ** 2).mean()
-                loss = pg_loss + config.vf_coef * v_loss
-                if config.ent_coef:
-                    loss = loss - config.ent_coef * policy.entropy(obs[idx]).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                opt.step()
-        seconds += time.perf_counter() - t0
-        new = collector.episode_returns[n_done:]
-        result.steps.append(collector.steps)
-        result.train_returns.append(float(np.mean(new)) if new else float("nan"))
+            order = torch.randperm(batch_size, generator=run.sample, device=run.device)
+            for idx in order.split(minibatch):
+                minibatch_data = {k: v[idx] for k, v in batch.items()}
+                grad_norms.append(actor_critic_update(policy, value, optimizer, minibatch_data, config, clip))
+        result.train_seconds += time.perf_counter() - t0
+        diagnostics = update_diagnostics(policy, value, batch, clip)
+        result.log.append({"step": collector.steps, "grad_norm": torch.stack(grad_norms).mean().item(), **diagnostics})
         if schedule.due(collector.steps):
-            run_evaluation()
-    if schedule.final_due(tracker, collector.steps):
-        run_evaluation()  # the final policy is always evaluated
-    result.train_seconds = seconds
+            record_evaluation(result, greedy, collector.steps, run, callback)
+    if schedule.final_due(result.evaluations, collector.steps):
+        record_evaluation(result, greedy, collector.steps, run, callback)  # the final policy is always evaluated
     envs.close()
     return result
-
-
-def save_agent(result: ActorCriticResult, path) -> None:
-    """Write the actor, the critic and the configuration to ``path`` atomically."""
-    checkpoint.save(
-        {
-            "policy": result.policy.state_dict(),
-            "value": result.value.state_dict(),
-            "config": dict(result.config.__dict__),
-        },
-        path,
-    )
-
-
-def load_agent(path) -> tuple[CategoricalPolicy, ValueNet, ActorCriticConfig]:
-    """Rebuild the actor and critic saved by :func:`save_agent` (loaded with ``weights_only=True``)."""
-    payload = checkpoint.load(path)
-    cfg = dict(payload["config"])
-    cfg["hidden"] = tuple(cfg["hidden"])
-    config = ActorCriticConfig(**cfg)
-    obs_dim = payload["value"]["net.0.weight"].shape[1]
-    n_actions = payload["policy"][f"net.{2 * len(config.hidden)}.weight"].shape[0]
-    policy = CategoricalPolicy(obs_dim, n_actions, config.hidden)
-    value = ValueNet(obs_dim, config.hidden)
-    policy.load_state_dict(payload["policy"])
-    value.load_state_dict(payload["value"])
-    return policy, value, config

@@ -15,6 +15,11 @@ scores it, which removes most of max's upward bias. :math:`k = n`, or fewer
 steps where the episode ended; a truncated episode (time limit) still
 bootstraps from its true last observation, only termination stops it.
 
+One gradient step is :func:`dqn_update`. The variants are small named pieces:
+the next-state value :func:`max_next_value` (DQN) or :func:`double_next_value`
+(Double DQN); k-step returns from :class:`course_lib.rl.replay.NStepAccumulator`;
+prioritised replay's importance weights (1 for uniform replay).
+
 The loop: ε-greedy actions on ``num_envs`` environments (autoreset
 ``SAME_STEP``), transitions into a replay buffer
 (:mod:`course_lib.rl.replay`), ``gradient_steps`` minibatch updates every
@@ -26,33 +31,36 @@ the learning rate is held, then decays linearly (``lr_hold``, ``lr_final``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from course_lib import checkpoint
 from course_lib._validation import check_hidden, check_positive, check_probability
-from course_lib.evaluation import EvalSchedule, SolveTracker, evaluate
+from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
 from course_lib.rl.replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import RolloutCollector, make_vec_env
 from course_lib.rl.target import make_target, polyak_update
+from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
 __all__ = [
     "DQNConfig",
     "DQNResult",
     "train_dqn",
+    "dqn_update",
     "dqn_targets",
+    "max_next_value",
+    "double_next_value",
+    "epsilon_greedy_actions",
     "linear_schedule",
     "q_vs_monte_carlo",
-    "save_agent",
-    "load_agent",
 ]
 
 
@@ -63,14 +71,14 @@ class DQNConfig:
     env_id: str = "CartPole-v1"
     double: bool = True  #: Double DQN targets (False: the max of the target net)
     num_envs: int = 4
-    total_steps: int = 50_000  #: environment steps, all envs together
+    total_steps: int = 50_000  #: environment steps, all environments together
     buffer_size: int = 50_000
     batch_size: int = 256
     learning_starts: int = 1_000  #: env steps of random-ish experience before learning
     train_every: int = 1  #: vector steps between rounds of updates
     gradient_steps: int = 1  #: minibatch updates per round
     gamma: float = 0.99
-    n_step: int = 5
+    multi_step: int = 5  #: k of the k-step return R_t^(k) in the target
     lr: float = 2e-3
     lr_hold: float = 0.5  #: share of training at the full learning rate before the linear decay
     lr_final: float = 0.0  #: the learning rate at the end, as a share of ``lr``
@@ -88,6 +96,7 @@ class DQNConfig:
     eval_every: int = 0  #: evaluate each time this many env steps have passed (0: only at the end)
     eval_episodes: int = 20
     solved_return: float = 475.0
+    log_every: int = 100  #: gradient steps between rows of ``result.log``
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str):
@@ -102,9 +111,10 @@ class DQNConfig:
             "batch_size",
             "train_every",
             "gradient_steps",
-            "n_step",
+            "multi_step",
             "target_update_every",
             "eval_episodes",
+            "log_every",
         ):
             check_positive(name, getattr(self, name), integer=True)
         for name in ("learning_starts", "eval_every"):
@@ -119,20 +129,17 @@ class DQNConfig:
             raise ValueError(f"eps_end ({self.eps_end}) must be <= eps_start ({self.eps_start})")
         if self.learning_starts >= self.total_steps:
             raise ValueError(f"learning_starts ({self.learning_starts}) must be < total_steps ({self.total_steps})")
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"batch_size ({self.batch_size}) must be <= buffer_size ({self.buffer_size})")
         check_hidden("hidden", self.hidden)
 
 
-@dataclass
-class DQNResult:
+@dataclass(kw_only=True)
+class DQNResult(TrainResult):
+    """:class:`~course_lib.rl.trainer.TrainResult` plus the Q-network and the number of gradient steps."""
+
     qnet: QNet
-    config: DQNConfig
-    evaluations: SolveTracker
-    steps: list[int] = field(default_factory=list)  #: env steps when each training episode ended
-    train_returns: list[float] = field(default_factory=list)  #: returns of the training episodes
-    losses: list[float] = field(default_factory=list)  #: per 1,000 gradient steps, the mean of every 50th loss
-    train_seconds: float = 0.0  #: evaluation excluded
     gradient_steps: int = 0
-    callback_log: list[tuple[int, object]] = field(default_factory=list)  #: (env steps, what the callback returned)
 
 
 def linear_schedule(start: float, end: float, fraction: float, progress: float, hold: float = 0.0) -> float:
@@ -147,134 +154,120 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float, 
     return start + (end - start) * min(1.0, (progress - hold) / fraction)
 
 
-def dqn_targets(
-    batch: ReplayBatch, online: QNet, target: QNet, gamma: float, double: bool, online_next: torch.Tensor | None = None
-) -> torch.Tensor:
-    r"""The n-step targets :math:`y` of the module docstring, ``(B,)``, without gradient.
+def max_next_value(next_obs: torch.Tensor, online: QNet, target: QNet) -> torch.Tensor:
+    r"""DQN: :math:`\max_a Q_{\theta'}(s', a)`, ``(B,)`` (``online`` is unused; it keeps one signature)."""
+    return target(next_obs).max(1).values
 
-    ``online_next`` (``(B, n_actions)``) may pass :math:`Q_\theta(s_{t+k}, \cdot)` already computed.
-    """
+
+def double_next_value(next_obs: torch.Tensor, online: QNet, target: QNet) -> torch.Tensor:
+    r"""Double DQN: :math:`Q_{\theta'}(s', \arg\max_a Q_\theta(s', a))`, ``(B,)``: the online net picks, the target scores."""
+    best = online(next_obs).argmax(1, keepdim=True)
+    return target(next_obs).gather(1, best).squeeze(1)
+
+
+def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, double: bool) -> torch.Tensor:
+    r"""The k-step targets :math:`y = R^{(k)} + \gamma^k (1 - \text{terminated})\, V'(s_{t+k})` of the module docstring,
+    ``(B,)``, without gradient."""
+    next_value = double_next_value if double else max_next_value
     with torch.no_grad():
-        q_next = target(batch.next_obs)
-        if double:
-            if online_next is None:
-                online_next = online(batch.next_obs)
-            best = online_next.argmax(1, keepdim=True)
-            v_next = q_next.gather(1, best).squeeze(1)
-        else:
-            v_next = q_next.max(1).values
+        v_next = next_value(batch.next_obs, online, target)
         discount = gamma ** batch.steps.to(v_next.dtype)
         return batch.rewards + discount * (~batch.terminated) * v_next
 
 
+def dqn_update(
+    batch: ReplayBatch, qnet: QNet, target: QNet, optimizer: torch.optim.Optimizer, config: DQNConfig
+) -> dict[str, torch.Tensor]:
+    r"""One gradient step on the (importance-weighted) Huber loss :math:`\overline{w\,\ell_\kappa(Q_\theta(s, a) - y)}`.
+
+    Returns detached tensors: ``loss``, ``q_mean`` (mean :math:`Q_\theta(s, a)`), and ``td_abs``
+    (:math:`|y - Q_\theta(s, a)|` per transition, ``(B,)``: the new priorities in prioritised replay).
+    """
+    q = qnet(batch.obs).gather(1, batch.actions.long().view(-1, 1)).squeeze(1)
+    y = dqn_targets(batch, qnet, target, config.gamma, config.double)
+    loss = huber_loss(q, y, config.huber_kappa, weights=batch.weights)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(qnet.parameters(), config.max_grad_norm)
+    optimizer.step()
+    return {"loss": loss.detach(), "q_mean": q.detach().mean(), "td_abs": (y - q).detach().abs()}
+
+
+def epsilon_greedy_actions(qnet: QNet, obs: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """Greedy actions of ``qnet`` for ``obs`` ``(N, obs_dim)``, each replaced by a uniform one with probability ``epsilon``."""
+    greedy = qnet.act(obs).cpu().numpy()
+    explore = rng.random(len(greedy)) < epsilon
+    return np.where(explore, rng.integers(0, qnet.n_actions, len(greedy)), greedy)
+
+
 def train_dqn(
-    config: DQNConfig = DQNConfig(), *, seed: int = 0, callback: Callable[[QNet], object] | None = None
+    config: DQNConfig,
+    *,
+    seed: int,
+    device: str | torch.device | None = None,
+    callback: Callable[[DQNResult], object] | None = None,
 ) -> DQNResult:
     """Train a Q-network with (Double) DQN on ``config.env_id``.
 
-    ``callback(qnet)``, if given, runs after each evaluation; what it returns is
-    kept in ``result.callback_log`` with the step count, and its time is not
-    counted as training time.
+    The trainer contract is in :mod:`course_lib.rl.trainer`; ``result.log`` has a row every
+    ``config.log_every`` gradient steps (loss, mean Q, mean |TD error|, epsilon, learning rate).
     """
-    if not isinstance(config, DQNConfig):
-        raise TypeError(f"config must be a DQNConfig, got {type(config).__name__}")
-    check_positive("seed", seed, integer=True, allow_zero=True)
-    torch.manual_seed(seed)  # weight initialisation
-    rng = np.random.default_rng(seed)
+    run = start_run(config, DQNConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
     obs_shape = envs.single_observation_space.shape
-    n_actions = int(envs.single_action_space.n)
-    qnet = QNet(int(np.prod(obs_shape)), n_actions, config.hidden)
+    qnet = QNet(int(np.prod(obs_shape)), int(envs.single_action_space.n), config.hidden, generator=run.init)
+    qnet = qnet.to(run.device)
     target = make_target(qnet)
-    opt = torch.optim.Adam(qnet.parameters(), lr=config.lr, fused=True)
+    optimizer = torch.optim.Adam(qnet.parameters(), lr=config.lr, fused=True)  # fused: one kernel for all tensors
     if config.prioritized:
-        buffer: ReplayBuffer = PrioritizedReplayBuffer(config.buffer_size, obs_shape, alpha=config.per_alpha)
+        buffer = PrioritizedReplayBuffer(config.buffer_size, obs_shape, alpha=config.per_alpha, device=run.device)
     else:
-        buffer = ReplayBuffer(config.buffer_size, obs_shape)
-    nstep = NStepAccumulator(config.n_step, config.gamma, config.num_envs)
-    collector = RolloutCollector(envs, seed=seed)
-    tracker = SolveTracker(config.solved_return)
-    result = DQNResult(qnet, config, tracker)
-    n_iters = max(1, config.total_steps // config.num_envs)
+        buffer = ReplayBuffer(config.buffer_size, obs_shape, device=run.device)
+    nstep = NStepAccumulator(config.multi_step, config.gamma, config.num_envs)
+    collector = RolloutCollector(envs, seed=seed, device=run.device)
+    result = DQNResult(qnet=qnet, config=config, evaluations=SolveTracker(config.solved_return))
+    result.episodes = collector.episodes
     schedule = EvalSchedule(config.eval_every)
-    seconds, grad_steps, loss_sum = 0.0, 0, 0.0
 
-    def policy(obs: torch.Tensor) -> np.ndarray:
+    for it in tqdm(range(max(1, config.total_steps // config.num_envs)), desc="DQN", leave=False, mininterval=1.0):
+        t0 = time.perf_counter()
         progress = collector.steps / config.total_steps
         eps = linear_schedule(config.eps_start, config.eps_end, config.eps_fraction, progress)
-        greedy = qnet.act(obs).numpy()
-        explore = rng.random(len(greedy)) < eps
-        return np.where(explore, rng.integers(0, n_actions, len(greedy)), greedy)
-
-    def run_evaluation() -> None:
-        score = evaluate(qnet.act, config.env_id, config.eval_episodes, seed=10_000 + seed)
-        tracker.record(collector.steps, seconds, float(score.mean()))
-        if callback is not None:
-            result.callback_log.append((collector.steps, callback(qnet)))
-
-    for it in tqdm(range(n_iters), desc="Double DQN" if config.double else "DQN", leave=False, mininterval=1.0):
-        t0 = time.perf_counter()
-        n_done = len(collector.episode_returns)
-        roll = collector.collect(policy, 1)
-        done = nstep.push(
-            roll.obs[0].numpy(),
-            roll.actions[0].numpy(),
-            roll.rewards[0].numpy(),
-            roll.next_obs[0].numpy(),
-            roll.terminated[0].numpy(),
-            roll.truncated[0].numpy(),
-        )
+        roll = collector.collect(functools.partial(epsilon_greedy_actions, qnet, epsilon=eps, rng=run.numpy), 1)
+        arrays = (roll.obs, roll.actions, roll.rewards, roll.next_obs, roll.terminated, roll.truncated)
+        done = nstep.push(*(x[0].cpu().numpy() for x in arrays))  # the one vector step just taken
         if done is not None:
             buffer.add(**done)
-        for r in collector.episode_returns[n_done:]:
-            result.steps.append(collector.steps)
-            result.train_returns.append(r)
-        if (
-            collector.steps >= config.learning_starts
-            and len(buffer) >= config.batch_size
-            and it % config.train_every == 0
-        ):
-            progress = collector.steps / config.total_steps
+        if collector.steps >= config.learning_starts and it % config.train_every == 0:
             lr = config.lr * linear_schedule(1.0, config.lr_final, 1.0 - config.lr_hold, progress, config.lr_hold)
-            for group in opt.param_groups:
+            for group in optimizer.param_groups:
                 group["lr"] = lr
-            beta = config.per_beta + (1.0 - config.per_beta) * progress
             for _ in range(config.gradient_steps):
                 if config.prioritized:
-                    batch = buffer.sample(config.batch_size, rng, beta=beta)
-                else:
-                    batch = buffer.sample(config.batch_size, rng)
-                b = config.batch_size
-                q_both = qnet(torch.cat([batch.obs, batch.next_obs])) if config.double else qnet(batch.obs)
-                q = q_both[:b].gather(1, batch.actions.view(-1, 1)).squeeze(1)
-                y = dqn_targets(
-                    batch,
-                    qnet,
-                    target,
-                    config.gamma,
-                    config.double,
-                    online_next=q_both[b:].detach() if config.double else None,
-                )
-                loss = huber_loss(q, y, config.huber_kappa, weights=batch.weights if config.prioritized else None)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(qnet.parameters(), config.max_grad_norm)
-                opt.step()
+                    buffer.beta = config.per_beta + (1.0 - config.per_beta) * progress
+                batch = buffer.sample(config.batch_size, run.numpy)
+                stats = dqn_update(batch, qnet, target, optimizer, config)
                 if config.prioritized:
-                    buffer.update_priorities(batch.indices, (q - y).abs().detach())
-                grad_steps += 1
-                loss_sum += loss.item() if grad_steps % 50 == 0 else 0.0
-                if grad_steps % 1000 == 0:
-                    result.losses.append(loss_sum / 20)
-                    loss_sum = 0.0
-                if grad_steps % config.target_update_every == 0:
+                    buffer.update_priorities(batch.indices, stats["td_abs"])
+                result.gradient_steps += 1
+                if result.gradient_steps % config.target_update_every == 0:
                     polyak_update(target, qnet, config.tau)
-        seconds += time.perf_counter() - t0
+                if result.gradient_steps % config.log_every == 0:
+                    result.log.append(
+                        {
+                            "step": collector.steps,
+                            "loss": stats["loss"].item(),
+                            "q_mean": stats["q_mean"].item(),
+                            "td_error": stats["td_abs"].mean().item(),
+                            "epsilon": eps,
+                            "lr": lr,
+                        }
+                    )
+        result.train_seconds += time.perf_counter() - t0
         if schedule.due(collector.steps):
-            run_evaluation()
-    if schedule.final_due(tracker, collector.steps):
-        run_evaluation()  # the final network is always evaluated
-    result.train_seconds, result.gradient_steps = seconds, grad_steps
+            record_evaluation(result, qnet.act, collector.steps, run, callback)
+    if schedule.final_due(result.evaluations, collector.steps):
+        record_evaluation(result, qnet.act, collector.steps, run, callback)  # the final network is always evaluated
     envs.close()
     return result
 
@@ -331,27 +324,3 @@ def q_vs_monte_carlo(
     if q_all.size == 0:
         raise ValueError("no state had a known return: raise max_episode_steps or lower horizon")
     return float(q_all.mean()), float(g_all.mean())
-
-
-def save_agent(result: DQNResult, path) -> None:
-    """Write the Q-network and the configuration to ``path`` atomically."""
-    checkpoint.save(
-        {
-            "qnet": result.qnet.state_dict(),
-            "config": dict(result.config.__dict__),
-            "obs_dim": result.qnet.obs_dim,
-            "n_actions": result.qnet.n_actions,
-        },
-        path,
-    )
-
-
-def load_agent(path) -> tuple[QNet, DQNConfig]:
-    """Rebuild the Q-network saved by :func:`save_agent` (loaded with ``weights_only=True``)."""
-    payload = checkpoint.load(path)
-    cfg = dict(payload["config"])
-    cfg["hidden"] = tuple(cfg["hidden"])
-    config = DQNConfig(**cfg)
-    qnet = QNet(int(payload["obs_dim"]), int(payload["n_actions"]), config.hidden)
-    qnet.load_state_dict(payload["qnet"])
-    return qnet, config

@@ -7,8 +7,9 @@ actions and exposes
 * ``act(obs, generator=None, deterministic=False)`` -- sampled (or greedy) actions;
 * ``entropy(obs)`` -- shape ``(B,)``.
 
-Sampling takes an optional :class:`torch.Generator`, so runs are reproducible
-without touching torch's global generator.
+Sampling takes an optional :class:`torch.Generator` (on the policy's device),
+and every constructor takes an optional ``generator`` for the initial weights,
+so runs are reproducible without touching torch's global generator.
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ __all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "Val
 
 
 def mlp(
-    in_dim: int, hidden: Sequence[int], out_dim: int, *, out_gain: float = 1.0, activation: type[nn.Module] = nn.Tanh
+    in_dim: int,
+    hidden: Sequence[int],
+    out_dim: int,
+    *,
+    out_gain: float = 1.0,
+    activation: type[nn.Module] = nn.Tanh,
+    generator: torch.Generator | None = None,
 ) -> nn.Sequential:
     """An MLP (tanh unless ``activation`` says otherwise) with orthogonal initialisation
-    (gain sqrt(2) inside, ``out_gain`` at the output, zero biases)."""
+    (gain sqrt(2) inside, ``out_gain`` at the output, zero biases), drawn from ``generator``
+    (a CPU :class:`torch.Generator`; ``None`` uses torch's global one)."""
     for name, v in (("in_dim", in_dim), ("out_dim", out_dim)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
@@ -36,11 +44,11 @@ def mlp(
     layers: list[nn.Module] = []
     sizes = [in_dim, *hidden]
     for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), activation()]
-    layers.append(nn.Linear(sizes[-1], out_dim))
+        layers += [nn.utils.skip_init(nn.Linear, a, b), activation()]  # initialised below, from `generator`
+    layers.append(nn.utils.skip_init(nn.Linear, sizes[-1], out_dim))
     linears = [m for m in layers if isinstance(m, nn.Linear)]
     for i, lin in enumerate(linears):
-        nn.init.orthogonal_(lin.weight, gain=out_gain if i == len(linears) - 1 else math.sqrt(2))
+        nn.init.orthogonal_(lin.weight, gain=out_gain if i == len(linears) - 1 else math.sqrt(2), generator=generator)
         nn.init.zeros_(lin.bias)
     return nn.Sequential(*layers)
 
@@ -48,17 +56,25 @@ def mlp(
 def _check_obs(obs: torch.Tensor, obs_dim: int) -> None:
     if not isinstance(obs, torch.Tensor):
         raise TypeError(f"obs must be a torch.Tensor, got {type(obs).__name__}")
-    if obs.ndim != 2 or obs.shape[1] != obs_dim:
-        raise ValueError(f"obs must have shape (batch, {obs_dim}), got {tuple(obs.shape)}")
+    if obs.ndim < 2 or obs.shape[-1] != obs_dim:
+        raise ValueError(f"obs must have shape (batch, {obs_dim}) or (T, N, {obs_dim}), got {tuple(obs.shape)}")
 
 
 class CategoricalPolicy(nn.Module):
     r"""Softmax policy :math:`\pi(a \mid s) = \mathrm{softmax}(f_\theta(s))_a` over ``n_actions``."""
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        hidden: Sequence[int] = (64, 64),
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.obs_dim, self.n_actions = obs_dim, n_actions
-        self.net = mlp(obs_dim, hidden, n_actions, out_gain=0.01)
+        self.init_kwargs = {"obs_dim": obs_dim, "n_actions": n_actions, "hidden": tuple(hidden)}
+        self.net = mlp(obs_dim, hidden, n_actions, out_gain=0.01, generator=generator)
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
@@ -76,13 +92,11 @@ class CategoricalPolicy(nn.Module):
     def act(
         self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
     ) -> torch.Tensor:
+        """Sampled actions ``(B,)`` (the most probable ones if ``deterministic``)."""
         logits = self.logits(obs)
         if deterministic:
             return logits.argmax(-1)
-        # inverse-CDF sampling: one uniform per row (cheaper than torch.multinomial for small batches)
-        cdf = F.softmax(logits, -1).cumsum(-1)
-        u = torch.rand(cdf.shape[:-1] + (1,), generator=generator, dtype=cdf.dtype)
-        return (cdf < u).sum(-1).clamp_max(self.n_actions - 1)
+        return torch.multinomial(F.softmax(logits, -1), 1, generator=generator).squeeze(-1)
 
 
 class BernoulliPolicy(nn.Module):
@@ -92,10 +106,13 @@ class BernoulliPolicy(nn.Module):
     whose score is :math:`(a - \sigma(\theta^\top s))\, s` (derived in notebook 03).
     """
 
-    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+    def __init__(
+        self, obs_dim: int, hidden: Sequence[int] = (64, 64), *, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.obs_dim = obs_dim
-        self.net = mlp(obs_dim, hidden, 1, out_gain=0.01)
+        self.init_kwargs = {"obs_dim": obs_dim, "hidden": tuple(hidden)}
+        self.net = mlp(obs_dim, hidden, 1, out_gain=0.01, generator=generator)
 
     def logit(self, obs: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
@@ -115,19 +132,29 @@ class BernoulliPolicy(nn.Module):
     def act(
         self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
     ) -> torch.Tensor:
+        """Sampled actions ``(B,)`` in {0, 1} (the more probable one if ``deterministic``)."""
         p = torch.sigmoid(self.logit(obs))
         if deterministic:
             return (p > 0.5).long()
-        return (torch.rand(p.shape, generator=generator) < p).long()
+        return torch.bernoulli(p, generator=generator).long()
 
 
 class GaussianPolicy(nn.Module):
     r"""Diagonal Gaussian policy: mean :math:`\mu_\theta(s)`, state-independent log-std :math:`\ell`."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (64, 64), log_std: float = -0.5) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int] = (64, 64),
+        log_std: float = -0.5,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.obs_dim, self.act_dim = obs_dim, act_dim
-        self.mean = mlp(obs_dim, hidden, act_dim, out_gain=0.01)
+        self.init_kwargs = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden": tuple(hidden), "log_std": float(log_std)}
+        self.mean = mlp(obs_dim, hidden, act_dim, out_gain=0.01, generator=generator)
         self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std)))
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -145,20 +172,25 @@ class GaussianPolicy(nn.Module):
     def act(
         self, obs: torch.Tensor, generator: torch.Generator | None = None, deterministic: bool = False
     ) -> torch.Tensor:
+        """Sampled actions ``(B, act_dim)`` (the mean if ``deterministic``)."""
         _check_obs(obs, self.obs_dim)
         mu = self.mean(obs)
         if deterministic:
             return mu
-        return mu + self.log_std.exp() * torch.randn(mu.shape, generator=generator)
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + self.log_std.exp() * noise
 
 
 class ValueNet(nn.Module):
     r"""State-value network :math:`V_\phi(s)`: ``(B, obs_dim) -> (B,)``."""
 
-    def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64)) -> None:
+    def __init__(
+        self, obs_dim: int, hidden: Sequence[int] = (64, 64), *, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.obs_dim = obs_dim
-        self.net = mlp(obs_dim, hidden, 1, out_gain=1.0)
+        self.init_kwargs = {"obs_dim": obs_dim, "hidden": tuple(hidden)}
+        self.net = mlp(obs_dim, hidden, 1, out_gain=1.0, generator=generator)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
@@ -168,19 +200,27 @@ class ValueNet(nn.Module):
 class QNet(nn.Module):
     r"""Action-value network :math:`Q_\theta(s, \cdot)`: ``(B, obs_dim) -> (B, n_actions)``, ReLU hidden layers."""
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        hidden: Sequence[int] = (64, 64),
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.obs_dim, self.n_actions = obs_dim, n_actions
-        self.net = mlp(obs_dim, hidden, n_actions, out_gain=1.0, activation=nn.ReLU)
+        self.init_kwargs = {"obs_dim": obs_dim, "n_actions": n_actions, "hidden": tuple(hidden)}
+        self.net = mlp(obs_dim, hidden, n_actions, out_gain=1.0, activation=nn.ReLU, generator=generator)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
         return self.net(obs)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
         r"""Greedy actions :math:`\arg\max_a Q(s, a)`, shape ``(B,)``."""
-        return self.net(obs).argmax(-1)
+        return self(obs).argmax(-1)
 
 
 def lean_policy(obs: torch.Tensor, eps: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -193,5 +233,6 @@ def lean_policy(obs: torch.Tensor, eps: float = 0.5, generator: torch.Generator 
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps must lie in [0, 1], got {eps!r}")
     lean = (obs[:, 2] + 0.5 * obs[:, 3] > 0).long()
-    explore = torch.rand(len(obs), generator=generator) < eps
-    return torch.where(explore, torch.randint(0, 2, (len(obs),), generator=generator), lean)
+    explore = torch.rand(len(obs), generator=generator, device=obs.device) < eps
+    random_actions = torch.randint(0, 2, (len(obs),), generator=generator, device=obs.device)
+    return torch.where(explore, random_actions, lean)

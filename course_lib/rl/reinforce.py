@@ -13,6 +13,10 @@ and :math:`b` a baseline: none, the batch average, or a learned value
 by the *whole* episode's return (``weighting="total"``) is unbiased too, but
 noisier: rewards before :math:`t` cannot depend on :math:`a_t`.
 
+One update is :func:`reinforce_update`: a gradient step on the surrogate loss
+:math:`-\frac1n\sum_t \log\pi_\theta(a_t \mid s_t)\,\hat A_t`, whose gradient is the
+estimator above (the weights :math:`\hat A_t` are constants for autograd).
+
 Truncated episodes (CartPole's 500-step limit, and the cut at the end of each
 rollout) bootstrap :math:`G_t` from :math:`V_\phi` of the true next
 observation. Without a learned value there is nothing to bootstrap from, so the
@@ -22,23 +26,27 @@ steps of episodes still running at the rollout's end are left out of the loss.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from course_lib._validation import check_hidden, check_positive, check_probability
-from course_lib.evaluation import SolveTracker, evaluate
+from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.rollouts import Rollout, RolloutCollector, make_vec_env
+from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 from course_lib.rl.value_learning import fit_value
 
 __all__ = [
     "ReinforceConfig",
     "ReinforceResult",
     "train_reinforce",
+    "reinforce_advantages",
+    "reinforce_update",
     "complete_episode_mask",
     "episode_start_values",
     "pg_weights",
@@ -55,8 +63,8 @@ class ReinforceConfig:
 
     env_id: str = "CartPole-v1"
     num_envs: int = 16
-    steps_per_env: int = 256  #: rollout length; num_envs * steps_per_env steps per update
-    total_steps: int = 200_000
+    n_steps: int = 256  #: rollout length per environment; num_envs * n_steps env steps per update
+    total_steps: int = 200_000  #: environment steps, all environments together
     gamma: float = 0.99
     lr: float = 3e-3
     hidden: tuple[int, ...] = (64, 64)
@@ -64,14 +72,14 @@ class ReinforceConfig:
     value_lr: float = 3e-3
     value_epochs: int = 5  #: full-batch Adam steps on the value loss per update
     normalize_advantages: bool = True
-    eval_every: int = 0  #: evaluate every this many updates (0: never during training)
+    eval_every: int = 0  #: evaluate each time this many env steps have passed (0: only at the end)
     eval_episodes: int = 20
     solved_return: float = 475.0  #: an evaluation mean at or above this counts as solved
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str):
             raise TypeError(f"env_id must be a str, got {type(self.env_id).__name__}")
-        for name in ("num_envs", "steps_per_env", "total_steps", "value_epochs", "eval_episodes"):
+        for name in ("num_envs", "n_steps", "total_steps", "value_epochs", "eval_episodes"):
             check_positive(name, getattr(self, name), integer=True)
         check_positive("eval_every", self.eval_every, integer=True, allow_zero=True)
         check_probability("gamma", self.gamma)
@@ -79,26 +87,17 @@ class ReinforceConfig:
         check_positive("value_lr", self.value_lr)
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        if not isinstance(self.normalize_advantages, bool):
+            raise TypeError(f"normalize_advantages must be a bool, got {self.normalize_advantages!r}")
         check_hidden("hidden", self.hidden)
 
 
-@dataclass
-class ReinforceResult:
+@dataclass(kw_only=True)
+class ReinforceResult(TrainResult):
+    """:class:`~course_lib.rl.trainer.TrainResult` plus the policy and (with ``baseline="value"``) the critic."""
+
     policy: CategoricalPolicy
     value: ValueNet | None
-    #: per update: env steps so far, training seconds so far (evaluation excluded), mean return of the
-    #: episodes completed in that update (nan if none)
-    steps: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    train_returns: list[float] = field(default_factory=list)
-    #: greedy evaluations ``(env steps, training seconds, mean return over eval_episodes)``, with
-    #: ``first_solved`` and ``stable_after_solve``
-    evaluations: SolveTracker = field(default_factory=SolveTracker)
-
-    @property
-    def first_solved(self) -> tuple[int, float] | None:
-        """``(env steps, training seconds)`` of the first evaluation that reached the solved return."""
-        return self.evaluations.first_solved
 
 
 def complete_episode_mask(done: torch.Tensor) -> torch.Tensor:
@@ -146,61 +145,99 @@ def policy_gradient_vector(
     return torch.cat([g.flatten() for g in grads])
 
 
-def train_reinforce(config: ReinforceConfig = ReinforceConfig(), *, seed: int = 0) -> ReinforceResult:
-    """Train a categorical policy with REINFORCE on ``config.env_id`` (discrete actions)."""
-    if not isinstance(config, ReinforceConfig):
-        raise TypeError(f"config must be a ReinforceConfig, got {type(config).__name__}")
-    check_positive("seed", seed, integer=True, allow_zero=True)
-    torch.manual_seed(seed)  # weight initialisation
-    gen = torch.Generator().manual_seed(seed)
+def reinforce_advantages(
+    rollout: Rollout, value: ValueNet | None, gamma: float, baseline: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Weights :math:`\hat A_t` of the estimator, the reward-to-go :math:`G_t`, and which steps to use; each ``(T, N)``.
+
+    With a learned value, :math:`\hat A_t = G_t - V_\phi(s_t)` and truncated episodes bootstrap
+    :math:`G_t` from :math:`V_\phi(s_{t+1})`, so every step is used. Without one, only the steps of
+    episodes that end inside the rollout have a known :math:`G_t`; ``"average"`` subtracts their mean.
+    """
+    if value is not None:
+        with torch.no_grad():
+            v_now, v_next = value(rollout.obs), value(rollout.next_obs)
+        G = reward_to_go(rollout.rewards, rollout.terminated, rollout.truncated, gamma, next_values=v_next)
+        return G - v_now, G, torch.ones_like(G, dtype=torch.bool)
+    G = reward_to_go(rollout.rewards, rollout.terminated, rollout.truncated, gamma)
+    mask = complete_episode_mask(rollout.done)
+    if baseline == "average" and mask.any():
+        return G - G[mask].mean(), G, mask
+    return G, G, mask
+
+
+def reinforce_update(
+    policy: CategoricalPolicy,
+    optimizer: torch.optim.Optimizer,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    normalize: bool = True,
+) -> dict[str, float]:
+    r"""One REINFORCE step on :math:`L(\theta) = -\frac1n\sum_i \log\pi_\theta(a_i \mid s_i)\,\hat A_i`.
+
+    ``obs`` ``(n, obs_dim)``, ``actions`` and ``advantages`` ``(n,)``. The minus sign turns gradient
+    *ascent* on :math:`J` into the optimizer's descent; the advantages carry no gradient.
+    Returns the loss, the gradient norm and the spread of the advantages (before normalising).
+    """
+    adv = advantages.detach()
+    spread = adv.std().item() if adv.numel() > 1 else 0.0
+    if normalize and adv.numel() > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    loss = -(policy.log_prob(obs, actions) * adv).mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.get_total_norm([p.grad for p in policy.parameters() if p.grad is not None])
+    optimizer.step()
+    return {"policy_loss": loss.item(), "grad_norm": grad_norm.item(), "adv_std": spread}
+
+
+def train_reinforce(
+    config: ReinforceConfig,
+    *,
+    seed: int,
+    device: str | torch.device | None = None,
+    callback: Callable[[ReinforceResult], object] | None = None,
+) -> ReinforceResult:
+    """Train a categorical policy with REINFORCE on ``config.env_id`` (discrete actions).
+
+    The trainer contract is in :mod:`course_lib.rl.trainer`.
+    """
+    run = start_run(config, ReinforceConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
-    policy = CategoricalPolicy(obs_dim, n_actions, config.hidden)
-    value = ValueNet(obs_dim, config.hidden) if config.baseline == "value" else None
+    policy = CategoricalPolicy(obs_dim, n_actions, config.hidden, generator=run.init).to(run.device)
+    value = None
+    if config.baseline == "value":
+        value = ValueNet(obs_dim, config.hidden, generator=run.init).to(run.device)
+        value_opt = torch.optim.Adam(value.parameters(), lr=config.value_lr)
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
-    vopt = torch.optim.Adam(value.parameters(), lr=config.value_lr) if value is not None else None
-    collector = RolloutCollector(envs, seed=seed)
-    result = ReinforceResult(policy=policy, value=value, evaluations=SolveTracker(config.solved_return))
-    n_updates = max(1, config.total_steps // (config.num_envs * config.steps_per_env))
-    train_seconds = 0.0
-    for update in tqdm(range(1, n_updates + 1), desc="REINFORCE", leave=False):
+    collector = RolloutCollector(envs, seed=seed, device=run.device)
+    result = ReinforceResult(policy=policy, value=value, config=config, evaluations=SolveTracker(config.solved_return))
+    result.episodes = collector.episodes
+    schedule = EvalSchedule(config.eval_every)
+
+    def greedy(obs: torch.Tensor) -> torch.Tensor:
+        return policy.act(obs, deterministic=True)
+
+    n_updates = max(1, config.total_steps // (config.num_envs * config.n_steps))
+    for _ in tqdm(range(n_updates), desc="REINFORCE", leave=False):
         t0 = time.perf_counter()
-        n_done_before = len(collector.episode_returns)
-        roll = collector.collect(lambda o: policy.act(o, generator=gen), config.steps_per_env)
-        obs = roll.obs.flatten(0, 1)
-        actions = roll.actions.flatten(0, 1)
+        roll = collector.collect(lambda o: policy.act(o, generator=run.sample), config.n_steps)
+        adv, G, use = reinforce_advantages(roll, value, config.gamma, config.baseline)
+        stats = {}
+        if use.any():
+            obs, actions = roll.obs[use], roll.actions[use]
+            stats = reinforce_update(policy, opt, obs, actions, adv[use], config.normalize_advantages)
         if value is not None:
-            with torch.no_grad():  # V(s_t) and V(s_{t+1}) in one batched pass
-                both = value(torch.cat([obs, roll.next_obs.flatten(0, 1)]))
-                v_now, v_next = both[: obs.shape[0]].view_as(roll.rewards), both[obs.shape[0] :].view_as(roll.rewards)
-            G = reward_to_go(roll.rewards, roll.terminated, roll.truncated, config.gamma, next_values=v_next)
-            adv, mask = G - v_now, torch.ones_like(G, dtype=torch.bool)
-        else:
-            G = reward_to_go(roll.rewards, roll.terminated, roll.truncated, config.gamma)
-            mask = complete_episode_mask(roll.done)
-            adv = G - (G[mask].mean() if config.baseline == "average" and mask.any() else 0.0)
-        adv, m = adv.flatten(), mask.flatten()
-        if m.any():
-            a = adv[m]
-            if config.normalize_advantages and a.numel() > 1:
-                a = (a - a.mean()) / (a.std() + 1e-8)
-            loss = -(policy.log_prob(obs[m], actions[m]) * a).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        if value is not None:
-            fit_value(value, vopt, obs, G.flatten(), config.value_epochs)
-        train_seconds += time.perf_counter() - t0
-        new = collector.episode_returns[n_done_before:]
-        result.steps.append(collector.steps)
-        result.seconds.append(train_seconds)
-        result.train_returns.append(float(np.mean(new)) if new else float("nan"))
-        if config.eval_every and (update % config.eval_every == 0 or update == n_updates):
-            score = float(
-                evaluate(lambda o: policy.act(o, deterministic=True), config.env_id, config.eval_episodes).mean()
-            )
-            result.evaluations.record(collector.steps, train_seconds, score)
+            stats["value_loss"] = fit_value(value, value_opt, roll.obs.flatten(0, 1), G.flatten(), config.value_epochs)
+        result.train_seconds += time.perf_counter() - t0
+        result.log.append({"step": collector.steps, **stats})
+        if schedule.due(collector.steps):
+            record_evaluation(result, greedy, collector.steps, run, callback)
+    if schedule.final_due(result.evaluations, collector.steps):
+        record_evaluation(result, greedy, collector.steps, run, callback)  # the final policy is always evaluated
     envs.close()
     return result
 

@@ -27,7 +27,7 @@ import torch
 
 from course_lib._validation import check_positive, check_probability, check_real
 
-__all__ = ["ReplayBatch", "ReplayBuffer", "SumTree", "PrioritizedReplayBuffer", "NStepAccumulator"]
+__all__ = ["ReplayBatch", "ReplayBuffer", "SumTree", "PrioritizedReplayBuffer", "NStepAccumulator", "autocorrelation"]
 
 FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "truncated", "steps")
 
@@ -68,6 +68,7 @@ class ReplayBuffer:
         obs_shape: shape of one observation, e.g. ``(4,)`` for CartPole.
         action_shape: shape of one action, ``()`` for a discrete action.
         obs_dtype, action_dtype: NumPy dtypes of the stored arrays.
+        device: where sampled batches go (storage stays in NumPy, on the CPU).
 
     ``add`` takes a *batch* of transitions (one per vector environment) with a
     leading batch dimension; ``sample`` draws uniformly with replacement.
@@ -80,8 +81,10 @@ class ReplayBuffer:
         action_shape: tuple[int, ...] = (),
         obs_dtype=np.float32,
         action_dtype=np.int64,
+        device: torch.device | str = "cpu",
     ) -> None:
         check_positive("capacity", capacity, integer=True)
+        self.device = torch.device(device)
         for name, shape in (("obs_shape", obs_shape), ("action_shape", action_shape)):
             if not isinstance(shape, tuple) or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
                 raise ValueError(f"{name} must be a tuple of positive ints, got {shape!r}")
@@ -192,7 +195,10 @@ class ReplayBuffer:
 
     def gather(self, idx: np.ndarray, weights: np.ndarray) -> ReplayBatch:
         """The transitions at positions ``idx`` as a :class:`ReplayBatch`."""
-        t = torch.from_numpy
+
+        def t(x: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(x).to(self.device)
+
         return ReplayBatch(
             t(self.obs[idx]),
             t(self.actions[idx]),
@@ -291,13 +297,17 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         action_dtype=np.int64,
         *,
         alpha: float = 0.6,
+        beta: float = 0.4,
         eps: float = 1e-6,
+        device: torch.device | str = "cpu",
     ) -> None:
-        super().__init__(capacity, obs_shape, action_shape, obs_dtype, action_dtype)
+        super().__init__(capacity, obs_shape, action_shape, obs_dtype, action_dtype, device=device)
         check_real("alpha", alpha)
         check_positive("alpha", alpha, allow_zero=True)
         check_positive("eps", eps)
+        check_probability("beta", beta)
         self.alpha, self.eps = float(alpha), float(eps)
+        self.beta = float(beta)  #: default importance-weight exponent of :meth:`sample`; trainers anneal it to 1
         self.tree = SumTree(capacity)
         self.max_priority = 1.0
 
@@ -310,11 +320,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """:math:`P(i)` for every slot ``(capacity,)`` (0 for empty slots)."""
         return self.tree.get(np.arange(self.capacity)) / self.tree.total
 
-    def sample(self, batch_size: int, rng: np.random.Generator, beta: float = 0.4) -> ReplayBatch:
+    def sample(self, batch_size: int, rng: np.random.Generator, beta: float | None = None) -> ReplayBatch:
         r"""Draw ``batch_size`` transitions with probability :math:`P(i)`, with weights
-        :math:`w_i = (n P(i))^{-\beta} / \max_j w_j`."""
+        :math:`w_i = (n P(i))^{-\beta} / \max_j w_j` (``beta=None``: :attr:`beta`)."""
         self._check_sample(batch_size, rng)
-        check_probability("beta", beta)
+        beta = self.beta if beta is None else check_probability("beta", beta)
         total = self.tree.total
         idx = self.tree.find(rng.random(batch_size) * total)
         prob = self.tree.get(idx) / total
@@ -410,3 +420,16 @@ class NStepAccumulator:
             truncated=np.asarray(tr),
             steps=np.asarray(k, dtype=np.int64),
         )
+
+
+def autocorrelation(x, max_lag: int = 40) -> np.ndarray:
+    r"""Sample autocorrelation :math:`\rho_k = \frac1n\sum_t z_t z_{t+k}` of the standardised series
+    :math:`z`, for :math:`k = 1..` ``max_lag`` (notebook 06). About :math:`\pm 2/\sqrt n` is noise."""
+    x = np.asarray(x, dtype=float)
+    check_positive("max_lag", max_lag, integer=True)
+    if x.ndim != 1 or len(x) <= max_lag + 1:
+        raise ValueError(f"x must be 1-D and longer than max_lag + 1 = {max_lag + 1}, got shape {x.shape}")
+    if x.std() == 0:
+        raise ValueError("x is constant: its autocorrelation is undefined")
+    z = (x - x.mean()) / x.std()
+    return np.array([np.mean(z[:-k] * z[k:]) for k in range(1, max_lag + 1)])

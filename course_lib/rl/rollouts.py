@@ -77,13 +77,15 @@ class RolloutCollector:
         envs: a vector env made by :func:`make_vec_env` (``SAME_STEP`` autoreset).
         seed: seeds the first ``reset`` (env ``i`` gets ``seed + i``) and the
             action space, so that ``envs.action_space.sample()`` is reproducible.
+        device: where the observations handed to the policy, and the rollouts, live.
 
     Attributes:
-        episode_returns: undiscounted returns of the episodes completed so far.
+        steps: environment steps taken so far, all environments together.
+        episodes: ``(env steps when it ended, undiscounted return)`` of each finished episode.
         episode_lengths: their lengths.
     """
 
-    def __init__(self, envs: gym.vector.VectorEnv, seed: int) -> None:
+    def __init__(self, envs: gym.vector.VectorEnv, seed: int, device: torch.device | str = "cpu") -> None:
         if not isinstance(envs, gym.vector.VectorEnv):
             raise TypeError(f"envs must be a gymnasium.vector.VectorEnv, got {type(envs).__name__}")
         mode = envs.metadata.get("autoreset_mode")
@@ -92,14 +94,20 @@ class RolloutCollector:
         check_positive("seed", seed, integer=True, allow_zero=True)
         self.envs = envs
         self.num_envs = envs.num_envs
+        self.device = torch.device(device)
         obs, _ = envs.reset(seed=[seed + i for i in range(self.num_envs)])
         envs.action_space.seed(seed)
         self._obs = np.asarray(obs, dtype=np.float32)
         self._ret = np.zeros(self.num_envs)
         self._len = np.zeros(self.num_envs, dtype=np.int64)
-        self.episode_returns: list[float] = []
+        self.episodes: list[tuple[int, float]] = []
         self.episode_lengths: list[int] = []
         self.steps = 0
+
+    @property
+    def episode_returns(self) -> list[float]:
+        """Undiscounted returns of the episodes finished so far."""
+        return [r for _, r in self.episodes]
 
     def collect(self, policy: Callable[[torch.Tensor], np.ndarray | torch.Tensor], n_steps: int) -> Rollout:
         """Run ``n_steps`` vector steps; ``policy`` maps ``(N, *obs_shape)`` obs to ``N`` actions."""
@@ -109,33 +117,36 @@ class RolloutCollector:
         term_buf = np.zeros((n_steps, self.num_envs), dtype=bool)
         trunc_buf = np.zeros((n_steps, self.num_envs), dtype=bool)
         for t in range(n_steps):
-            obs_t = torch.from_numpy(self._obs)
-            action = policy(obs_t)
+            obs_buf.append(self._obs)
+            action = policy(torch.from_numpy(self._obs).to(self.device))
             if isinstance(action, torch.Tensor):
-                action = action.detach().cpu().numpy()
+                action = action.cpu().numpy()
             next_obs, reward, terminated, truncated, info = self.envs.step(action)
             next_obs = np.asarray(next_obs, dtype=np.float32)
             true_next = next_obs.copy()
             if "_final_obs" in info:  # final_obs is an object array with None where not final
                 for i in np.flatnonzero(info["_final_obs"]):
                     true_next[i] = info["final_obs"][i]
-            obs_buf.append(obs_t)
-            act_buf.append(torch.as_tensor(np.asarray(action)))
-            next_buf.append(torch.from_numpy(true_next))
+            act_buf.append(np.asarray(action))
+            next_buf.append(true_next)
             rew_buf[t], term_buf[t], trunc_buf[t] = reward, terminated, truncated
+            self.steps += self.num_envs
             self._ret += reward
             self._len += 1
             for i in np.flatnonzero(terminated | truncated):
-                self.episode_returns.append(float(self._ret[i]))
+                self.episodes.append((self.steps, float(self._ret[i])))
                 self.episode_lengths.append(int(self._len[i]))
                 self._ret[i], self._len[i] = 0.0, 0
             self._obs = next_obs
-        self.steps += n_steps * self.num_envs
+
+        def tensor(x: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(x).to(self.device)
+
         return Rollout(
-            obs=torch.stack(obs_buf),
-            actions=torch.stack(act_buf),
-            rewards=torch.from_numpy(rew_buf),
-            terminated=torch.from_numpy(term_buf),
-            truncated=torch.from_numpy(trunc_buf),
-            next_obs=torch.stack(next_buf),
+            obs=tensor(np.stack(obs_buf)),
+            actions=tensor(np.stack(act_buf)),
+            rewards=tensor(rew_buf),
+            terminated=tensor(term_buf),
+            truncated=tensor(trunc_buf),
+            next_obs=tensor(np.stack(next_buf)),
         )

@@ -12,20 +12,40 @@ r"""Tabular control: value iteration, Q-learning and SARSA (notebook ``02_tabula
 
   A terminated transition uses :math:`y = r`; a truncated one still bootstraps.
 
-Works on any Gymnasium environment with ``Discrete`` observation and action spaces.
+One step of either is :func:`td_update` with :func:`q_learning_target` or
+:func:`sarsa_target`; :func:`train_tabular` runs them under the trainer contract
+(:mod:`course_lib.rl.trainer`). Works on any Gymnasium environment with
+``Discrete`` observation and action spaces.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from course_lib._validation import check_positive, check_probability
+from course_lib.rl.evaluation import EvalSchedule, SolveTracker
+from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
-__all__ = ["TDConfig", "TDResult", "value_iteration", "q_learning", "sarsa", "epsilon_greedy", "greedy_path"]
+__all__ = [
+    "TDConfig",
+    "TDResult",
+    "train_tabular",
+    "value_iteration",
+    "q_learning_target",
+    "sarsa_target",
+    "td_update",
+    "epsilon_greedy",
+    "greedy_path",
+]
+
+ALGOS = ("q_learning", "sarsa")
 
 
 def _check_discrete(env: gym.Env) -> tuple[int, int]:
@@ -86,75 +106,121 @@ def epsilon_greedy(q: np.ndarray, epsilon: float, rng: np.random.Generator) -> i
     return int(best[0] if len(best) == 1 else rng.choice(best))
 
 
+def q_learning_target(Q: np.ndarray, r: float, s2: int, terminated: bool, gamma: float) -> float:
+    r"""Q-learning (off-policy): :math:`y = r + \gamma \max_{a'} Q(s', a')`, or :math:`r` if the episode terminated."""
+    return r if terminated else r + gamma * Q[s2].max()
+
+
+def sarsa_target(Q: np.ndarray, r: float, s2: int, a2: int, terminated: bool, gamma: float) -> float:
+    r"""SARSA (on-policy): :math:`y = r + \gamma Q(s', a')` with :math:`a'` the action taken next, or :math:`r`."""
+    return r if terminated else r + gamma * Q[s2, a2]
+
+
+def td_update(Q: np.ndarray, s: int, a: int, target: float, alpha: float) -> float:
+    r""":math:`Q(s, a) \leftarrow Q(s, a) + \alpha\,(y - Q(s, a))` in place; returns the TD error :math:`y - Q(s, a)`."""
+    delta = target - Q[s, a]
+    Q[s, a] += alpha * delta
+    return float(delta)
+
+
 @dataclass(frozen=True)
 class TDConfig:
-    """Hyperparameters of Q-learning and SARSA (the defaults are Sutton and Barto's cliff-walking example)."""
+    """Hyperparameters of :func:`train_tabular` (the defaults are Sutton and Barto's cliff-walking example 6.6)."""
 
-    n_episodes: int = 500
+    algo: str = "q_learning"  #: "q_learning" or "sarsa"
+    env_id: str = "CliffWalking-v1"
+    env_kwargs: dict = field(default_factory=dict)  #: passed to ``gymnasium.make``, e.g. ``{"is_slippery": True}``
+    n_episodes: int = 500  #: the budget is in episodes here, as in the book's figure
     alpha: float = 0.5
     gamma: float = 1.0
     epsilon: float = 0.1
     max_steps: int = 10_000  #: per episode; hitting it truncates the episode
+    eval_every: int = 0  #: evaluate the greedy policy each time this many env steps have passed (0: only at the end)
+    eval_episodes: int = 1  #: one is enough in a deterministic environment
+    solved_return: float | None = None  #: no "solved" level by default
 
     def __post_init__(self) -> None:
-        check_positive("n_episodes", self.n_episodes, integer=True)
+        if self.algo not in ALGOS:
+            raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
+        if not isinstance(self.env_id, str):
+            raise TypeError(f"env_id must be a str, got {type(self.env_id).__name__}")
+        if not isinstance(self.env_kwargs, dict):
+            raise TypeError(f"env_kwargs must be a dict, got {type(self.env_kwargs).__name__}")
+        for name in ("n_episodes", "max_steps", "eval_episodes"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("eval_every", self.eval_every, integer=True, allow_zero=True)
         check_probability("alpha", self.alpha, low_open=True)
         check_probability("gamma", self.gamma)
         check_probability("epsilon", self.epsilon)
-        check_positive("max_steps", self.max_steps, integer=True)
 
 
-@dataclass
-class TDResult:
-    """What a run of Q-learning or SARSA returns."""
+@dataclass(kw_only=True)
+class TDResult(TrainResult):
+    """:class:`~course_lib.rl.trainer.TrainResult` plus the table ``Q`` ``(n_states, n_actions)``.
 
-    Q: np.ndarray  #: (n_states, n_actions)
-    episode_returns: np.ndarray  #: (n_episodes,) online returns, under the epsilon-greedy behaviour
-    episode_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    ``log`` has one row per episode: its length and mean absolute TD error.
+    """
+
+    Q: np.ndarray
+
+    @property
+    def episode_returns(self) -> np.ndarray:
+        """Online return of each training episode (under the epsilon-greedy behaviour), ``(n_episodes,)``."""
+        return np.array([r for _, r in self.episodes])
 
 
-def _td_control(env: gym.Env, config: TDConfig, seed: int, on_policy: bool, desc: str) -> TDResult:
-    if not isinstance(config, TDConfig):
-        raise TypeError(f"config must be a TDConfig, got {type(config).__name__}")
-    check_positive("seed", seed, integer=True, allow_zero=True)
+def train_tabular(
+    config: TDConfig,
+    *,
+    seed: int,
+    device: str | torch.device | None = None,
+    callback: Callable[[TDResult], object] | None = None,
+) -> TDResult:
+    """Q-learning or SARSA with epsilon-greedy behaviour on ``config.env_id``.
+
+    The trainer contract is in :mod:`course_lib.rl.trainer`; the table lives in NumPy,
+    so ``device`` only places the observations handed to the evaluation policy.
+    """
+    run = start_run(config, TDConfig, seed=seed, device=device, callback=callback)
+    env = gym.make(config.env_id, max_episode_steps=config.max_steps, **config.env_kwargs)
     n_s, n_a = _check_discrete(env)
-    rng = np.random.default_rng(seed)
     Q = np.zeros((n_s, n_a))
-    returns = np.zeros(config.n_episodes)
-    lengths = np.zeros(config.n_episodes, dtype=int)
-    a_, g, eps = config.alpha, config.gamma, config.epsilon
-    for ep in tqdm(range(config.n_episodes), desc=desc, leave=False):
-        s, _ = env.reset(seed=seed if ep == 0 else None)
-        a = epsilon_greedy(Q[s], eps, rng)
-        total, steps = 0.0, 0
+    result = TDResult(Q=Q, config=config, evaluations=SolveTracker(config.solved_return))
+    schedule = EvalSchedule(config.eval_every)
+    steps = 0
+
+    def greedy(obs: torch.Tensor) -> np.ndarray:
+        return Q[obs.long().cpu().numpy()].argmax(1)
+
+    def evaluate_greedy() -> None:
+        record_evaluation(result, greedy, steps, run, callback, max_episode_steps=config.max_steps, **config.env_kwargs)
+
+    for episode in tqdm(range(config.n_episodes), desc=config.algo, leave=False):
+        t0 = time.perf_counter()
+        s, _ = env.reset(seed=seed if episode == 0 else None)
+        a = epsilon_greedy(Q[s], config.epsilon, run.numpy)
+        total, length, td_errors = 0.0, 0, []
         while True:
             s2, r, terminated, truncated, _ = env.step(a)
-            steps += 1
-            truncated = truncated or steps >= config.max_steps
-            total += r
-            a2 = epsilon_greedy(Q[s2], eps, rng)
-            if terminated:
-                target = r
-            elif on_policy:
-                target = r + g * Q[s2, a2]
+            a2 = epsilon_greedy(Q[s2], config.epsilon, run.numpy)
+            if config.algo == "sarsa":
+                y = sarsa_target(Q, r, s2, a2, terminated, config.gamma)
             else:
-                target = r + g * Q[s2].max()
-            Q[s, a] += a_ * (target - Q[s, a])
+                y = q_learning_target(Q, r, s2, terminated, config.gamma)
+            td_errors.append(td_update(Q, s, a, y, config.alpha))
+            total, length, steps = total + r, length + 1, steps + 1
             if terminated or truncated:
                 break
             s, a = s2, a2
-        returns[ep], lengths[ep] = total, steps
-    return TDResult(Q=Q, episode_returns=returns, episode_lengths=lengths)
-
-
-def q_learning(env: gym.Env, config: TDConfig = TDConfig(), *, seed: int = 0) -> TDResult:
-    r"""Q-learning with :math:`\varepsilon`-greedy behaviour: target :math:`r + \gamma \max_{a'} Q(s', a')`."""
-    return _td_control(env, config, seed, on_policy=False, desc="Q-learning")
-
-
-def sarsa(env: gym.Env, config: TDConfig = TDConfig(), *, seed: int = 0) -> TDResult:
-    r"""SARSA: target :math:`r + \gamma Q(s', a')` with :math:`a'` the :math:`\varepsilon`-greedy action taken next."""
-    return _td_control(env, config, seed, on_policy=True, desc="SARSA")
+        result.train_seconds += time.perf_counter() - t0
+        result.episodes.append((steps, float(total)))
+        result.log.append({"step": steps, "episode_length": length, "td_error": float(np.mean(np.abs(td_errors)))})
+        if schedule.due(steps):
+            evaluate_greedy()
+    if schedule.final_due(result.evaluations, steps):
+        evaluate_greedy()  # the final table is always evaluated
+    env.close()
+    return result
 
 
 def greedy_path(env: gym.Env, Q: np.ndarray, *, seed: int = 0, max_steps: int = 200) -> list[int]:

@@ -23,25 +23,21 @@ from course_lib._validation import check_probability
 __all__ = ["hard_update", "polyak_update", "make_target"]
 
 
-def _pairs(target: nn.Module, online: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _pairs(target: nn.Module, online: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Matching (target, online) tensors: parameters, then buffers."""
     for name, m in (("target", target), ("online", online)):
         if not isinstance(m, nn.Module):
             raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
-    t_state, o_state = target.state_dict(keep_vars=True), online.state_dict(keep_vars=True)
-    if t_state.keys() != o_state.keys():
-        raise ValueError("target and online must have the same architecture (their state_dict keys differ)")
-    for key in t_state:
-        if t_state[key].shape != o_state[key].shape:
-            raise ValueError(
-                f"target and online differ at {key!r}: {tuple(t_state[key].shape)} vs {tuple(o_state[key].shape)}"
-            )
-    return [t_state[k] for k in t_state], [o_state[k] for k in t_state]
+    targets, onlines = [*target.parameters(), *target.buffers()], [*online.parameters(), *online.buffers()]
+    if len(targets) != len(onlines) or any(t.shape != o.shape for t, o in zip(targets, onlines)):
+        raise ValueError("target and online must have the same architecture (make the target with make_target)")
+    return list(zip(targets, onlines))
 
 
 @torch.no_grad()
 def hard_update(target: nn.Module, online: nn.Module) -> None:
     r""":math:`\theta' \leftarrow \theta` (parameters and buffers)."""
-    for t, o in zip(*_pairs(target, online)):
+    for t, o in _pairs(target, online):
         t.copy_(o)
 
 
@@ -52,13 +48,10 @@ def polyak_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     ``tau`` in (0, 1]; integer buffers (e.g. batch-norm counters) are copied.
     """
     check_probability("tau", tau, low_open=True)
-    targets, onlines = _pairs(target, online)
-    floats = [(t, o) for t, o in zip(targets, onlines) if t.is_floating_point()]
-    if floats:
-        ts, os_ = zip(*floats)
-        torch._foreach_lerp_(list(ts), list(os_), tau)  # t + tau (o - t) = tau o + (1 - tau) t
-    for t, o in zip(targets, onlines):
-        if not t.is_floating_point():
+    for t, o in _pairs(target, online):
+        if t.is_floating_point():
+            t.lerp_(o, tau)  # t + tau (o - t) = tau o + (1 - tau) t
+        else:
             t.copy_(o)
 
 

@@ -16,7 +16,7 @@ from course_lib.rl.losses import value_loss
 from course_lib.rl.policies import ValueNet
 from course_lib.rl.rollouts import Rollout
 
-__all__ = ["fit_value", "td_targets", "fit_td0"]
+__all__ = ["fit_value", "td_targets", "fit_td0", "binned_means"]
 
 
 def fit_value(
@@ -68,3 +68,22 @@ def fit_td0(
         optimizer.step()
         losses.append(float(loss.detach()))
     return losses
+
+
+def binned_means(prediction: torch.Tensor, target: torch.Tensor, bins: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Calibration of a predictor of a mean: sort by prediction into ``bins`` equal-count bins and
+    return each bin's mean prediction and mean target, both ``(bins,)``.
+
+    A value function predicts the *expected* return, so single returns scatter
+    around it; the bin means should lie near the diagonal (notebook 04).
+    """
+    check_positive("bins", bins, integer=True)
+    if prediction.shape != target.shape or prediction.ndim != 1:
+        raise ValueError(
+            f"prediction and target must be 1-D of the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
+    if prediction.numel() < bins:
+        raise ValueError(f"need at least bins={bins} points, got {prediction.numel()}")
+    order = torch.argsort(prediction)
+    groups = torch.tensor_split(order, bins)
+    return (torch.stack([prediction[g].mean() for g in groups]), torch.stack([target[g].mean() for g in groups]))
