@@ -274,7 +274,7 @@ def train_dqn(
 
 @torch.no_grad()
 def q_vs_monte_carlo(
-    qnet: QNet,
+    qnet: QNet | DQNResult,
     env_id: str = "CartPole-v1",
     *,
     gamma: float = 0.99,
@@ -286,10 +286,17 @@ def q_vs_monte_carlo(
     r"""Mean :math:`Q_\theta(s_t, a_t)` and mean discounted Monte Carlo return :math:`G_t` over the states a
     greedy policy visits (Van Hasselt et al., 2016, fig. 3).
 
+    ``qnet`` may be a :class:`DQNResult` (its ``qnet`` is used), so that
+    ``functools.partial(q_vs_monte_carlo, ...)`` can be a trainer's ``callback``.
     Episodes run up to ``max_episode_steps``; a state enters the average if its
     return is known: its episode terminated, or at least ``horizon`` steps
     (:math:`\gamma^{\text{horizon}}` negligible) follow it before the cut.
     """
+    if isinstance(qnet, DQNResult):
+        qnet = qnet.qnet
+    if not isinstance(qnet, QNet):
+        raise TypeError(f"qnet must be a QNet or a DQNResult, got {type(qnet).__name__}")
+    device = next(qnet.parameters()).device
     check_probability("gamma", gamma, high_open=True)
     check_positive("n_episodes", n_episodes, integer=True)
     check_positive("horizon", horizon, integer=True)
@@ -298,10 +305,10 @@ def q_vs_monte_carlo(
     running = np.ones(n_episodes, dtype=bool)
     qs, rewards, ends = [], [], []
     while running.any():
-        q = qnet(torch.as_tensor(obs, dtype=torch.float32))
+        q = qnet(torch.as_tensor(obs, dtype=torch.float32, device=device))
         a = q.argmax(1)
-        qs.append(q.gather(1, a[:, None]).squeeze(1).numpy())
-        obs, r, term, trunc, _ = envs.step(a.numpy())
+        qs.append(q.gather(1, a[:, None]).squeeze(1).cpu().numpy())
+        obs, r, term, trunc, _ = envs.step(a.cpu().numpy())
         rewards.append(r * running)
         ends.append(np.where(running & term, 1, np.where(running & trunc, 2, 0)))
         running &= ~(term | trunc)
