@@ -67,11 +67,14 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path} is empty: not a checkpoint (was its save interrupted?)")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, damaged or another format)")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        reason = next((line for line in str(e).splitlines() if "Unsupported" in line), "")
         raise CheckpointError(
-            f"{path} holds objects that safe loading (weights_only=True) refuses; load only files you trust: {e}"
+            f"{path} holds objects that safe loading (weights_only=True) refuses. {reason}".strip()
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated, damaged or another format): {e}") from e

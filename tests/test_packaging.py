@@ -35,3 +35,18 @@ def test_jupyter_book_stays_on_version_1():
     # Jupyter Book 2 downloads its theme at build time and cannot build offline.
     course = _pyproject()["optional-dependencies"]["course"]
     assert any(d.startswith("jupyter-book") and "<2" in d for d in course)
+
+
+def test_import_course_lib_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, course_lib, course_lib.rl.returns, course_lib.rl.rollouts; "
+        "print(any(m in sys.modules for m in ('matplotlib', 'sympy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "training code must not import matplotlib or sympy"
+    import course_lib
+
+    assert course_lib.__version__

@@ -51,13 +51,3 @@ def solve_bellman(P: dict, policy: dict, gamma) -> sp.Matrix:
     r"""Exact :math:`V^\pi` by solving :math:`(I - \gamma P^\pi) V = R^\pi`."""
     A, b = bellman_system(P, policy, gamma)
     return A.LUsolve(b).applyfunc(sp.simplify)
-
-
-def greedy_policy(P: dict, V, gamma) -> dict:
-    """The deterministic policy greedy with respect to ``V`` (ties to the lowest action)."""
-    policy = {}
-    for s in range(len(P)):
-        q = [sum(p * (r + (0 if t else gamma * V[int(s2)])) for p, s2, r, t in P[s][a]) for a in range(len(P[s]))]
-        best = max(range(len(q)), key=lambda a: (q[a], -a))
-        policy[s] = {best: 1}
-    return policy

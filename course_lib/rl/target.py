@@ -29,8 +29,14 @@ def _pairs(target: nn.Module, online: nn.Module) -> list[tuple[torch.Tensor, tor
         if not isinstance(m, nn.Module):
             raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
     targets, onlines = [*target.parameters(), *target.buffers()], [*online.parameters(), *online.buffers()]
-    if len(targets) != len(onlines) or any(t.shape != o.shape for t, o in zip(targets, onlines)):
-        raise ValueError("target and online must have the same architecture (make the target with make_target)")
+    if len(targets) != len(onlines):
+        raise ValueError(
+            f"target and online must have the same architecture (make the target with make_target): "
+            f"{len(targets)} vs {len(onlines)} tensors"
+        )
+    if any(t.shape != o.shape for t, o in zip(targets, onlines)):
+        name, t, o = next((n, t, o) for n, t, o in zip(target.state_dict(), targets, onlines) if t.shape != o.shape)
+        raise ValueError(f"target and online differ at {name!r}: {tuple(t.shape)} vs {tuple(o.shape)}")
     return list(zip(targets, onlines))
 
 

@@ -3,12 +3,10 @@ and central finite differences, on random inputs."""
 
 import numpy as np
 import pytest
-import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib.derivations import bellman
 from course_lib.derivations import policy_gradient as pg
 from course_lib.rl.policies import BernoulliPolicy, CategoricalPolicy, GaussianPolicy
 
@@ -111,17 +109,6 @@ def test_symbolic_checks_hold():
 def test_sympy_rejects_the_seed_articles_sigmoid_gradient():
     verdict = pg.check_seed_score_is_wrong()
     assert verdict == {"equals_grad_log_pi": False, "equals_grad_pi": True}
-
-
-def test_bellman_exact_solution_of_the_small_mdp():
-    g = sp.Symbol("gamma", positive=True)
-    right = {0: {1: 1}, 1: {1: 1}, 2: {0: 1}}
-    V = bellman.solve_bellman(bellman.SMALL_MDP, right, g)
-    assert sp.simplify(V[0] - 3 * g / (4 - g)) == 0 and V[1] == 1 and V[2] == 0
-    # a policy that dithers is worth less
-    dither = {0: {0: sp.Rational(1, 2), 1: sp.Rational(1, 2)}, 1: {1: 1}, 2: {0: 1}}
-    V2 = bellman.solve_bellman(bellman.SMALL_MDP, dither, sp.Rational(9, 10))
-    assert V2[0] < V.subs(g, sp.Rational(9, 10))[0]
 
 
 @pytest.mark.parametrize("d", [1, 4])

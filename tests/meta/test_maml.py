@@ -84,9 +84,11 @@ def test_config_rejects_bad_values(kwargs, exc, words):
 
 def test_meta_train_rejects_bad_arguments():
     with pytest.raises(TypeError, match="config must be a MetaConfig"):
-        meta_train({"method": "maml"}, torch.Generator())
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
-        meta_train(MetaConfig(iterations=1), 0)
+        meta_train({"method": "maml"}, seed=0)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        meta_train(MetaConfig(iterations=1), seed=torch.Generator())
+    with pytest.raises(TypeError, match="family must be a SinusoidFamily"):
+        MetaConfig(family="sine")
 
 
 @pytest.mark.parametrize("method, steps", [("maml", 1), ("fomaml", 1), ("reptile", 5), ("pretrain", 0)])
@@ -94,10 +96,11 @@ def test_every_method_lowers_held_out_error_in_a_short_run(method, steps):
     """300 meta-iterations: each method improves what it optimises (for pretrain: the unadapted fit)."""
     torch.set_num_threads(1)
     held_out = SinusoidFamily().sample(200, 10, 50, torch.Generator().manual_seed(99))
-    untrained = init_mlp(generator=torch.Generator().manual_seed(0))
+    untrained = meta_train(MetaConfig(method=method, iterations=1, outer_lr=1e-12), seed=0).params
     config = MetaConfig(method=method, iterations=300, inner_steps=max(steps, 1))
-    result = meta_train(config, torch.Generator().manual_seed(0), init_generator=torch.Generator().manual_seed(0))
+    result = meta_train(config, seed=0)
     before = adaptation_curve(untrained, held_out, 0.01, steps).mean(0)
     after = adaptation_curve(result.params, held_out, 0.01, steps).mean(0)
     assert after[steps] < 0.85 * before[steps], (method, before, after)
-    assert len(result.losses) == 300 and result.seconds > 0
+    assert len(result.log) == 300 and result.train_seconds > 0 and result.episodes == []
+    assert result.evaluations.steps == [300 * config.meta_batch]  # the final parameters, scored on held-out tasks

@@ -54,3 +54,16 @@ def test_value_net_shape_and_bad_inputs():
         mlp(4, (0,), 2)
     with pytest.raises(ValueError, match="in_dim must be a positive int"):
         mlp(-1, (8,), 2)
+
+
+def test_lean_policy():
+    import torch
+
+    from course_lib.rl.policies import lean_policy
+
+    obs = torch.tensor([[0.0, 0.0, 0.1, 0.0], [0.0, 0.0, -0.1, 0.0], [0.0, 0.0, 0.05, -0.2]])
+    assert lean_policy(obs, eps=0.0).tolist() == [1, 0, 0]
+    many = lean_policy(obs[:1].repeat(10_000, 1), eps=1.0, generator=torch.Generator().manual_seed(0))
+    assert 0.45 < many.float().mean() < 0.55  # all random
+    with pytest.raises(ValueError, match="eps"):
+        lean_policy(obs, eps=2.0)

@@ -231,3 +231,18 @@ def test_n_step_with_several_envs_emits_every_transition_once(n, data):
             assert (got["steps"] <= n).all()
     pending = sum(len(q) for q in acc.pending)
     assert len(seen) == len(set(seen)) and len(seen) + pending == T * num_envs
+
+
+def test_autocorrelation_of_an_ar1_process_is_phi_to_the_k():
+    from course_lib.rl.replay import autocorrelation
+
+    rng = np.random.default_rng(0)
+    phi, n = 0.8, 50_000
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.normal()
+    acf = autocorrelation(x, 5)
+    np.testing.assert_allclose(acf, phi ** np.arange(1, 6), atol=0.03)
+    assert abs(autocorrelation(rng.normal(size=n), 1)[0]) < 4 / np.sqrt(n)  # white noise
+    with pytest.raises(ValueError, match="constant"):
+        autocorrelation(np.ones(100), 3)

@@ -20,13 +20,14 @@ def chain_rollout(n_episodes=64, length=4):
     )
 
 
-def test_td0_and_mc_recover_the_true_values():
+@pytest.mark.parametrize("seed", [0, 1, 2])  # max error over seeds 0-9 was 0.02 for TD(0)
+def test_td0_and_mc_recover_the_true_values(seed):
     gamma, roll = 0.9, chain_rollout()
     true = torch.tensor([sum(gamma**i for i in range(4 - k)) for k in range(4)])
-    torch.manual_seed(0)
-    v_td = ValueNet(5, hidden=(16,))
-    fit_td0(v_td, torch.optim.Adam(v_td.parameters(), lr=1e-2), roll, gamma, 1500)
-    v_mc = ValueNet(5, hidden=(16,))
+    gen = torch.Generator().manual_seed(seed)
+    v_td = ValueNet(5, hidden=(16,), generator=gen)
+    fit_td0(v_td, torch.optim.Adam(v_td.parameters(), lr=3e-3), roll, gamma, 3000)
+    v_mc = ValueNet(5, hidden=(16,), generator=gen)
     fit_value(v_mc, torch.optim.Adam(v_mc.parameters(), lr=1e-2), torch.eye(5)[:4], true, 800)
     with torch.no_grad():
         torch.testing.assert_close(v_td(torch.eye(5)[:4]), true, atol=0.05, rtol=0)
@@ -41,3 +42,17 @@ def test_td_targets_do_not_bootstrap_from_terminal_states():
     assert td_targets(v, roll, 0.9, detach=False).requires_grad
     with pytest.raises(ValueError, match="gamma"):
         td_targets(v, roll, 1.1)
+
+
+def test_binned_means_of_a_calibrated_predictor_follow_the_diagonal():
+    from course_lib.rl.value_learning import binned_means
+
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(4000, generator=g) * 100
+    target = pred + 20 * torch.randn(4000, generator=g)  # noisy single outcomes around the mean
+    mv, mt = binned_means(pred, target, 8)
+    assert (mt - mv).abs().max() < 3 and torch.all(mv[1:] > mv[:-1])
+    with pytest.raises(ValueError, match="1-D of the same shape"):
+        binned_means(pred, target[:10])
+    with pytest.raises(ValueError, match="at least bins"):
+        binned_means(pred[:3], target[:3], 8)
