@@ -1,6 +1,6 @@
 # Two commands are all a fresh machine needs:
 #   make book   set up (first time) and build the book, executing every notebook
-#   make test   set up (first time) and run the whole test suite, notebooks included
+#   make test   set up (first time), lint (ruff), and run the whole test suite, notebooks included
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -28,6 +28,8 @@ book: $(STAMP)
 	@echo "Book: book/_build/html/index.html"
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 lab: $(STAMP)

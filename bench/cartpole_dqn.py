@@ -1,7 +1,7 @@
 """DQN on CartPole-v1, ours (Double DQN, 5-step returns) beside Stable-Baselines3's DQN (rl-baselines3-zoo settings).
 
     .venv/bin/pip install -e ".[bench]"        # stable-baselines3, for the benchmark only
-    .venv/bin/python bench/cartpole_dqn.py --seeds 5           # both, alternating
+    .venv/bin/python bench/cartpole_dqn.py                     # both, alternating, seeds 0-9
     .venv/bin/python bench/cartpole_dqn.py --only ours --seed 0    # one JSON line, like the peer script
 
 Evaluation every 2,000 environment steps over 50,000 steps (the zoo's budget);
@@ -36,7 +36,7 @@ def run_ours(seed: int, double: bool = True, total_steps: int = 50_000) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="with --only: the one seed to run")
     parser.add_argument("--only", choices=["ours", "sb3"], default=None)
     parser.add_argument("--plain", action="store_true", help="our side runs plain DQN instead of Double DQN")

@@ -1,7 +1,7 @@
 """PPO on CartPole-v1, ours beside Stable-Baselines3 (rl-baselines3-zoo settings), alternating seeds in one run.
 
     .venv/bin/pip install -e ".[bench]"        # stable-baselines3, for the benchmark only
-    .venv/bin/python bench/cartpole_ppo.py --seeds 5          # both, alternating
+    .venv/bin/python bench/cartpole_ppo.py                    # both, alternating, seeds 0-9
     .venv/bin/python bench/cartpole_ppo.py --only ours --seed 0   # one JSON line, like the peer script
 
 Evaluation every 4,000 environment steps; the protocol is in bench/_runner.py.
@@ -29,12 +29,12 @@ def run_ours(seed: int, algo: str = "ppo", total_steps: int = 100_000) -> dict:
 
     torch.set_num_threads(1)
     result = train_actor_critic(ActorCriticConfig(algo=algo, total_steps=total_steps, eval_every=4000), seed=seed)
-    return as_peer_json(algo, seed, result.evaluations, result.train_seconds, result.steps[-1])
+    return as_peer_json(algo, seed, result.evaluations, result.train_seconds, result.evaluations.steps[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="with --only: the one seed to run")
     parser.add_argument("--only", choices=["ours", "sb3"], default=None)
     parser.add_argument("--algo", choices=["ppo", "a2c"], default="ppo", help="our algorithm (SB3 side: PPO)")

@@ -17,6 +17,7 @@ Not a test: numbers are printed, not asserted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -30,9 +31,9 @@ from course_lib.meta.tasks import SinusoidFamily  # noqa: E402
 
 
 def ms_per_iteration(config: MetaConfig) -> float:
-    meta_train(MetaConfig(**{**config.__dict__, "iterations": 20}), torch.Generator().manual_seed(0))  # warm-up
-    result = meta_train(config, torch.Generator().manual_seed(0))
-    return 1000 * result.seconds / config.iterations
+    meta_train(dataclasses.replace(config, iterations=20), seed=0)  # warm-up
+    result = meta_train(config, seed=0)
+    return 1000 * result.train_seconds / config.iterations
 
 
 def main() -> None:
@@ -64,24 +65,20 @@ def main() -> None:
     iterations = int(args.budget / per_it) // 500 * 500
     log: list[dict] = []
 
-    def evaluate(it: int, params, seconds: float) -> None:
-        curve = adaptation_curve(params, held_out, 0.01, 10).mean(0)
+    def evaluate(result) -> None:
+        curve = adaptation_curve(result.params, held_out, 0.01, 10).mean(0)
         log.append(
             {
-                "iteration": it,
-                "seconds": round(seconds, 1),
+                "iteration": result.evaluations.steps[-1] // result.config.meta_batch,
+                "seconds": round(result.train_seconds, 1),
                 "mse_1": round(curve[1].item(), 3),
                 "mse_10": round(curve[10].item(), 3),
             }
         )
 
     wall = time.perf_counter()
-    result = meta_train(
-        MetaConfig(method="maml", iterations=iterations),
-        torch.Generator().manual_seed(1),
-        init_generator=torch.Generator().manual_seed(0),
-        callback=evaluate,
-    )
+    config = MetaConfig(method="maml", iterations=iterations, eval_every=500 * 25, eval_tasks=10)
+    result = meta_train(config, seed=0, callback=evaluate)
     for row in log[:: max(1, len(log) // 12)] + [log[-1]]:
         print(json.dumps(row))
 
@@ -91,7 +88,7 @@ def main() -> None:
 
     summary = {
         "iterations": iterations,
-        "meta_training_seconds": round(result.seconds, 1),
+        "meta_training_seconds": round(result.train_seconds, 1),
         "wall_seconds_with_evaluation": round(time.perf_counter() - wall, 1),
         "first_mse_1_le_0.45": first(lambda r: r["mse_1"] <= 0.45),
         "first_mse_1_le_0.45_and_mse_10_le_0.15": first(lambda r: r["mse_1"] <= 0.45 and r["mse_10"] <= 0.15),

@@ -23,14 +23,14 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import torch  # noqa: E402
 
-from course_lib.evaluation import evaluate  # noqa: E402
+from course_lib.rl.evaluation import evaluate  # noqa: E402
 from course_lib.rl.reinforce import ReinforceConfig, train_reinforce  # noqa: E402
 
 
 def run(seed: int, steps: int) -> dict:
     wall = time.perf_counter()
-    result = train_reinforce(ReinforceConfig(total_steps=steps, eval_every=1), seed=seed)
-    solved = result.first_solved
+    result = train_reinforce(ReinforceConfig(total_steps=steps, eval_every=4096), seed=seed)
+    solved = result.evaluations.first_solved
     final = float(evaluate(lambda o: result.policy.act(o, deterministic=True), "CartPole-v1", 20, seed=20_000).mean())
     stable = result.evaluations.stable_after_solve
     return {
@@ -41,7 +41,7 @@ def run(seed: int, steps: int) -> dict:
         "seconds_to_solve": round(solved[1], 2) if solved else None,
         "final_return": final,
         "stable_after_solve": None if stable is None else round(stable, 3),
-        "train_seconds": round(result.seconds[-1], 2),
+        "train_seconds": round(result.train_seconds, 2),
         "wall_seconds": round(time.perf_counter() - wall, 2),
         "evaluations": [round(e[2], 1) for e in result.evaluations.history],
     }
