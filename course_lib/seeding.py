@@ -2,9 +2,11 @@
 
 Randomness in ``course_lib`` never comes from hidden global state: functions take
 a :class:`numpy.random.Generator` or :class:`torch.Generator` (or a seed) as an
-argument. :func:`seed_everything` seeds the global generators too (for code
-outside the package, e.g. PyTorch's weight initialisation) and returns fresh
-generators to pass on.
+argument, and trainers make their own generators from their ``seed``
+(:func:`course_lib.rl.trainer.start_run`). :func:`seed_everything` is the one
+function that seeds the global generators, for the reader's own code in a
+notebook (e.g. a network built without a ``generator``); nothing in the library
+calls it. It also returns fresh generators to pass on.
 """
 
 from __future__ import annotations

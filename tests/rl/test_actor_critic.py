@@ -19,8 +19,10 @@ from course_lib.rl.policies import CategoricalPolicy, ValueNet
 
 # notebook 05's A2C: short rollouts, Monte-Carlo-like advantages
 A2C = ActorCriticConfig(algo="a2c", total_steps=50_000, n_steps=8, lr=7e-4, gamma=0.99, gae_lambda=1.0)
-PPO_THRESHOLD = 475.0  # final greedy return, seeds 10-19: see the note
-A2C_THRESHOLD = 150.0
+# Final greedy return over 20 episodes. Measured on seeds 10-19 (not the test's seeds): PPO 500 on 10/10;
+# A2C 169-500, median 411 (a random policy scores about 22).
+PPO_THRESHOLD = 475.0
+A2C_THRESHOLD = 100.0
 
 
 def test_ppo_clip_has_zero_gradient_outside_the_trust_region():
