@@ -50,3 +50,28 @@ def test_import_course_lib_stays_light():
     import course_lib
 
     assert course_lib.__version__
+
+
+def test_dependencies_point_one_way():
+    """envs and derivations stand alone; rl never imports meta; stats imports nothing from rl; only plotting
+    imports matplotlib; training code never imports SymPy (CONVENTIONS.md)."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "course_lib"
+    rules = {
+        "envs": ("course_lib.rl", "course_lib.meta", "course_lib.stats", "matplotlib"),
+        "derivations": ("course_lib.rl", "course_lib.meta", "matplotlib", "torch"),
+        "rl": ("course_lib.meta", "course_lib.derivations", "sympy", "matplotlib", "course_lib.plotting"),
+        "meta": ("course_lib.derivations", "sympy", "matplotlib", "course_lib.plotting"),
+        "stats.py": ("course_lib.rl", "course_lib.meta", "torch", "matplotlib"),
+    }
+    for where, banned in rules.items():
+        files = [root / where] if where.endswith(".py") else sorted((root / where).rglob("*.py"))
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    assert not name.startswith(banned), f"{path.relative_to(root)} imports {name}"
