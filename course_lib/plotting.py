@@ -10,7 +10,7 @@ import numpy as np
 
 from course_lib.stats import mean_confidence_band
 
-__all__ = ["use_course_style", "plot_learning_curves", "show_frame", "COLORS"]
+__all__ = ["use_course_style", "plot_learning_curves", "show_frame", "plot_grid_paths", "plot_adaptation", "COLORS"]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 
