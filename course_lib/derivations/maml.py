@@ -1,4 +1,4 @@
-r"""The MAML meta-gradient, derived in SymPy for linear regression (notebook ``09_meta_learning``).
+r"""The MAML meta-gradient, derived in SymPy for linear regression (notebook ``10_meta_learning``).
 
 Model :math:`f_\theta(x) = w x + b`, :math:`\theta = (w, b)`, squared loss on a
 support set :math:`L_s` and a query set :math:`L_q`. One inner step

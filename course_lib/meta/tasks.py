@@ -1,4 +1,4 @@
-r"""The sinusoid regression task family of the MAML paper (notebook ``09_meta_learning``).
+r"""The sinusoid regression task family of the MAML paper (notebook ``10_meta_learning``).
 
 Finn, Abbeel and Levine (2017), "Model-Agnostic Meta-Learning for Fast
 Adaptation of Deep Networks", ICML, §5.1: each task is
