@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -66,3 +67,105 @@ def check_hidden(name: str, value: Any) -> tuple[int, ...]:
     ):
         raise ValueError(f"{name} must be a tuple of positive ints, got {value!r}")
     return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Check that a flag is a real ``bool`` (so that the string ``"no"`` is not taken as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of the strings ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_finite(name: str, x: torch.Tensor | np.ndarray) -> None:
+    """Refuse NaN or infinite entries: where a NaN can only be a bug, stop it at the door."""
+    bad = ~torch.isfinite(x) if isinstance(x, torch.Tensor) else ~np.isfinite(x)
+    if bad.any():
+        n_bad = int(bad.sum())
+        first = tuple(int(i) for i in np.argwhere(np.asarray(bad.cpu() if isinstance(bad, torch.Tensor) else bad))[0])
+        raise ValueError(f"{name} must be finite, got {n_bad} NaN or inf entries (the first at index {first})")
+
+
+def check_shapes(**named: tuple[Any, str]) -> dict[str, int]:
+    """Check tensors against shapes written with named dimensions; return the sizes found.
+
+    Each keyword is ``name=(tensor, "T N")``: the tensor's dimensions, by name. A name
+    (``T``, ``B``, ``obs_dim``...) must have the same size everywhere it appears; an
+    integer must match exactly; a trailing ``...`` allows any further dimensions.
+    ``check_shapes(logp=(logp, "B"), adv=(adv, "B"))`` refuses ``adv`` of shape
+    ``(B, 1)``, which would otherwise broadcast to ``(B, B)`` without a word.
+    """
+    sizes: dict[str, int] = {}
+    seen_in: dict[str, str] = {}
+    for name, (x, spec) in named.items():
+        if not isinstance(x, (torch.Tensor, np.ndarray)):
+            raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
+        dims = spec.split()
+        rest = bool(dims) and dims[-1] == "..."
+        dims = dims[:-1] if rest else dims
+        shape = tuple(x.shape)
+        ok = len(shape) >= len(dims) if rest else len(shape) == len(dims)
+        for dim, size in zip(dims, shape):
+            if dim.isdigit():
+                ok = ok and size == int(dim)
+            elif dim in sizes:
+                ok = ok and size == sizes[dim]
+        if not ok:
+            known = ", ".join(f"{d}={sizes[d]} (from {seen_in[d]})" for d in dims if d in sizes)
+            where = f" where {known}" if known else ""
+            written = (
+                "(" + ", ".join(dims + (["..."] if rest else [])) + ("," if len(dims) == 1 and not rest else "") + ")"
+            )
+            raise ValueError(f"{name} must have shape {written}{where}, got {shape}")
+        for dim, size in zip(dims, shape):
+            if not dim.isdigit() and dim not in sizes:
+                sizes[dim], seen_in[dim] = size, name
+    return sizes
+
+
+def check_nonempty(name: str, x: torch.Tensor | np.ndarray, what: str = "entries") -> None:
+    """Refuse an empty tensor or array (e.g. a rollout with no steps)."""
+    if (x.size if isinstance(x, np.ndarray) else x.numel()) == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)} (no {what})")
+
+
+def check_type(name: str, value: Any, types: type | tuple[type, ...], hint: str = "") -> Any:
+    """Check ``isinstance(value, types)``; ``hint`` says how to make one."""
+    if not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise TypeError(f"{name} must be a {names}{' ' + hint if hint else ''}, got {type(value).__name__}")
+    return value
+
+
+def check_spaces(trainer: str, observation_space: Any, action_space: Any, *, observation: tuple, action: tuple) -> None:
+    """Refuse an environment whose (single-environment) spaces ``trainer`` cannot handle, naming those it supports."""
+    for kind, space, allowed in (("observation", observation_space, observation), ("action", action_space, action)):
+        if not isinstance(space, allowed):
+            names = " or ".join(t.__name__ for t in allowed)
+            raise ValueError(
+                f"{trainer} supports {kind} spaces of type {names}; the environment has {type(space).__name__} {space}"
+            )
+
+
+def validated(check):
+    """Decorator: call ``check`` with the function's arguments before the function itself.
+
+    The checks of an update function that a chapter displays live in ``check``, a named
+    function beside it, so the update reads as the maths it implements.
+    """
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            check(*args, **kwargs)
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap

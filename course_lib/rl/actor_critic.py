@@ -32,13 +32,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_hidden, check_positive, check_probability
+from course_lib._validation import (
+    as_tensor,
+    check_bool,
+    check_finite,
+    check_hidden,
+    check_positive,
+    check_probability,
+    check_shapes,
+    check_type,
+    validated,
+)
 from course_lib.rl.advantages import gae
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
-from course_lib.rl.rollouts import RolloutCollector, make_vec_env
+from course_lib.rl.rollouts import RolloutCollector, make_vec_env, require_spaces
 from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
 __all__ = [
@@ -93,9 +104,12 @@ class ActorCriticConfig:
             check_positive(name, getattr(self, name))
         for name in ("vf_coef", "ent_coef"):
             check_positive(name, getattr(self, name), allow_zero=True)
-        if not isinstance(self.lr_decay, bool):
-            raise TypeError(f"lr_decay must be a bool, got {self.lr_decay!r}")
+        check_bool("lr_decay", self.lr_decay)
         batch = self.num_envs * self.n_steps
+        if self.total_steps < batch:
+            raise ValueError(
+                f"total_steps ({self.total_steps}) must be at least one rollout, num_envs * n_steps = {batch}"
+            )
         if self.algo == "ppo" and self.minibatch_size > batch:
             raise ValueError(f"minibatch_size ({self.minibatch_size}) must be at most num_envs * n_steps ({batch})")
         check_hidden("hidden", self.hidden)
@@ -109,17 +123,54 @@ class ActorCriticResult(TrainResult):
     value: ValueNet
 
 
+def _check_policy_loss(logp, *rest) -> None:
+    """``logp``, ``adv`` (and PPO's ``logp_old``) must be float ``(B,)`` tensors; a ``(B, 1)`` one would broadcast."""
+    names = ("logp", "adv") if len(rest) == 1 else ("logp", "logp_old", "adv", "clip")
+    args = dict(zip(names, (logp, *rest)))
+    for name in ("logp", "logp_old", "adv"):
+        if name in args:
+            as_tensor(name, args[name], "float")
+    check_shapes(**{name: (args[name], "B") for name in ("logp", "logp_old", "adv") if name in args})
+    if "clip" in args:
+        check_probability("clip", args["clip"], low_open=True, high_open=True)
+
+
+@validated(_check_policy_loss)
 def a2c_policy_loss(logp: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
     r"""A2C's policy term, negated for minimisation: :math:`-\frac1n\sum_t \log\pi_\theta(a_t \mid s_t)\,\hat A_t`."""
     return -(logp * adv).mean()
 
 
+@validated(_check_policy_loss)
 def ppo_policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, adv: torch.Tensor, clip: float) -> torch.Tensor:
     r"""PPO's clipped surrogate, negated for minimisation: :math:`-\mathbb E[\min(\rho A, \mathrm{clip}(\rho, 1\pm\epsilon) A)]`."""
     ratio = torch.exp(logp - logp_old)
     return -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
 
 
+BATCH_KEYS = ("obs", "actions", "logp_old", "advantages", "returns")
+
+
+def check_batch(batch: dict[str, torch.Tensor], keys: tuple[str, ...] = BATCH_KEYS) -> None:
+    """A rollout or minibatch: a dict with ``keys``, ``obs`` ``(B, obs_dim)``, the rest ``(B,)``, finite targets."""
+    check_type("batch", batch, dict)
+    missing = [k for k in keys if k not in batch]
+    if missing:
+        raise ValueError(f"batch must hold the keys {keys}; missing {missing}")
+    check_shapes(obs=(batch["obs"], "B obs_dim"), **{k: (batch[k], "B") for k in keys if k != "obs"})
+    for k in ("advantages", "returns"):
+        if k in keys:
+            check_finite(k, batch[k])
+
+
+def _check_actor_critic_update(policy, value, optimizer, batch, config, clip) -> None:
+    check_type("optimizer", optimizer, torch.optim.Optimizer)
+    check_type("config", config, ActorCriticConfig)
+    check_batch(batch)
+    check_probability("clip", clip, low_open=True, high_open=True)
+
+
+@validated(_check_actor_critic_update)
 def actor_critic_update(
     policy: CategoricalPolicy,
     value: ValueNet,
@@ -165,6 +216,7 @@ def update_diagnostics(
     * ``explained_variance``: :math:`1 - \mathrm{Var}(\hat R - V) / \mathrm{Var}(\hat R)` (1 is perfect, 0 no better
       than a constant).
     """
+    check_batch(batch, ("obs", "actions", "logp_old", "returns"))
     log_ratio = policy.log_prob(batch["obs"], batch["actions"]) - batch["logp_old"]
     ratio = log_ratio.exp()
     residual = batch["returns"] - value(batch["obs"])
@@ -189,6 +241,7 @@ def train_actor_critic(
     """
     run = start_run(config, ActorCriticConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
+    require_spaces(envs, "train_actor_critic", observation=(spaces.Box,), action=(spaces.Discrete,))
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     policy = CategoricalPolicy(obs_dim, int(envs.single_action_space.n), config.hidden, generator=run.init)
     value = ValueNet(obs_dim, config.hidden, generator=run.init)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import as_tensor, check_probability
+from course_lib._validation import as_tensor, check_finite, check_nonempty, check_probability
 
 __all__ = ["gae"]
 
@@ -46,6 +46,10 @@ def gae(
 
     Returns:
         ``(advantages, targets)``, each ``(T, N)``.
+
+    Raises:
+        ValueError: on an empty rollout, mismatched shapes, or NaN/inf rewards or values.
+        TypeError: on non-float values or non-bool flags.
     """
     rewards = as_tensor("rewards", rewards, "float")
     values = as_tensor("values", values, "float")
@@ -64,6 +68,9 @@ def gae(
     ):
         if t.shape != rewards.shape:
             raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(t.shape)}")
+    check_nonempty("rewards", rewards, "time steps")
+    for name, t in (("rewards", rewards), ("values", values), ("next_values", next_values)):
+        check_finite(name, t)
     alive = (~terminated).to(rewards.dtype)
     carry = (~(terminated | truncated)).to(rewards.dtype)
     deltas = rewards + gamma * alive * next_values - values

@@ -38,15 +38,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_hidden, check_positive, check_probability
+from course_lib._validation import (
+    check_bool,
+    check_hidden,
+    check_positive,
+    check_probability,
+    check_real,
+    check_type,
+    validated,
+)
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
 from course_lib.rl.replay import NStepAccumulator, PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from course_lib.rl.returns import reward_to_go
-from course_lib.rl.rollouts import RolloutCollector, make_vec_env
+from course_lib.rl.rollouts import RolloutCollector, make_vec_env, require_spaces
 from course_lib.rl.target import make_target, polyak_update
 from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
@@ -102,8 +111,7 @@ class DQNConfig:
         if not isinstance(self.env_id, str):
             raise TypeError(f"env_id must be a str, got {type(self.env_id).__name__}")
         for name in ("double", "prioritized"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+            check_bool(name, getattr(self, name))
         for name in (
             "num_envs",
             "total_steps",
@@ -131,6 +139,13 @@ class DQNConfig:
             raise ValueError(f"learning_starts ({self.learning_starts}) must be < total_steps ({self.total_steps})")
         if self.batch_size > self.buffer_size:
             raise ValueError(f"batch_size ({self.batch_size}) must be <= buffer_size ({self.buffer_size})")
+        stored = self.learning_starts - (self.multi_step - 1) * self.num_envs  # transitions in the buffer by then
+        if stored < self.batch_size:
+            raise ValueError(
+                f"learning_starts ({self.learning_starts}) must leave at least batch_size ({self.batch_size}) "
+                f"transitions in the buffer before the first update; it leaves {stored} "
+                f"(learning_starts - (multi_step - 1) * num_envs)"
+            )
         check_hidden("hidden", self.hidden)
 
 
@@ -147,11 +162,32 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float, 
 
     ``progress`` is the share of training done, in [0, 1].
     """
+    for name, value in (("start", start), ("end", end)):
+        check_real(name, value)
+    for name, value in (("fraction", fraction), ("progress", progress), ("hold", hold)):
+        check_probability(name, value)
     if progress <= hold:
         return start
     if fraction <= 0:
         return end
     return start + (end - start) * min(1.0, (progress - hold) / fraction)
+
+
+def _check_targets(batch, online, target, gamma, double) -> None:
+    check_type("batch", batch, ReplayBatch, "(sample one from a ReplayBuffer)")
+    for name, net in (("online", online), ("target", target)):
+        check_type(name, net, QNet)
+    check_probability("gamma", gamma)
+    check_bool("double", double)
+
+
+def _check_update(batch, qnet, target, optimizer, config) -> None:
+    check_type("config", config, DQNConfig)
+    check_type("optimizer", optimizer, torch.optim.Optimizer)
+    _check_targets(batch, qnet, target, config.gamma, config.double)
+    lo, hi = torch.aminmax(batch.actions)
+    if lo < 0 or hi >= qnet.n_actions:
+        raise ValueError(f"batch.actions must lie in [0, {qnet.n_actions}), got values from {lo.item()} to {hi.item()}")
 
 
 def max_next_value(next_obs: torch.Tensor, online: QNet, target: QNet) -> torch.Tensor:
@@ -165,6 +201,7 @@ def double_next_value(next_obs: torch.Tensor, online: QNet, target: QNet) -> tor
     return target(next_obs).gather(1, best).squeeze(1)
 
 
+@validated(_check_targets)
 def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, double: bool) -> torch.Tensor:
     r"""The k-step targets :math:`y = R^{(k)} + \gamma^k (1 - \text{terminated})\, V'(s_{t+k})` of the module docstring,
     ``(B,)``, without gradient."""
@@ -175,6 +212,7 @@ def dqn_targets(batch: ReplayBatch, online: QNet, target: QNet, gamma: float, do
         return batch.rewards + discount * (~batch.terminated) * v_next
 
 
+@validated(_check_update)
 def dqn_update(
     batch: ReplayBatch, qnet: QNet, target: QNet, optimizer: torch.optim.Optimizer, config: DQNConfig
 ) -> dict[str, torch.Tensor]:
@@ -195,6 +233,8 @@ def dqn_update(
 
 def epsilon_greedy_actions(qnet: QNet, obs: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
     """Greedy actions of ``qnet`` for ``obs`` ``(N, obs_dim)``, each replaced by a uniform one with probability ``epsilon``."""
+    check_probability("epsilon", epsilon)
+    check_type("rng", rng, np.random.Generator, "(np.random.default_rng(seed))")
     greedy = qnet.act(obs).cpu().numpy()
     explore = rng.random(len(greedy)) < epsilon
     return np.where(explore, rng.integers(0, qnet.n_actions, len(greedy)), greedy)
@@ -214,6 +254,7 @@ def train_dqn(
     """
     run = start_run(config, DQNConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
+    require_spaces(envs, "train_dqn", observation=(spaces.Box,), action=(spaces.Discrete,))
     obs_shape = envs.single_observation_space.shape
     qnet = QNet(int(np.prod(obs_shape)), int(envs.single_action_space.n), config.hidden, generator=run.init)
     qnet = qnet.to(run.device)

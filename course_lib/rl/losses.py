@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from course_lib._validation import check_positive
+from course_lib._validation import check_finite, check_positive
 
 __all__ = ["value_loss", "huber_loss"]
 
@@ -28,6 +28,7 @@ def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
         raise ValueError(
             f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
         )
+    check_finite("target", target)
 
 
 def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -49,7 +50,9 @@ def huber_loss(
     # torch's fused kernel computes exactly the piecewise formula above (one op instead of eight)
     if weights is None:
         return F.huber_loss(prediction, target, delta=kappa)
-    if not isinstance(weights, torch.Tensor) or weights.shape != prediction.shape:
+    if not isinstance(weights, torch.Tensor):
+        raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+    if weights.shape != prediction.shape:
         raise ValueError(
             f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}"
         )

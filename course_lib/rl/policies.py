@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_lib._validation import check_positive, check_probability, check_real
+
 __all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet", "lean_policy"]
 
 
@@ -39,6 +41,8 @@ def mlp(
     for name, v in (("in_dim", in_dim), ("out_dim", out_dim)):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a sequence of layer widths such as (64, 64), got {type(hidden).__name__}")
     if any(isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in hidden):
         raise ValueError(f"hidden must be a sequence of positive ints, got {hidden!r}")
     layers: list[nn.Module] = []
@@ -53,11 +57,35 @@ def mlp(
     return nn.Sequential(*layers)
 
 
+def _check_sizes(**sizes: int) -> None:
+    for name, v in sizes.items():
+        check_positive(name, v, integer=True)
+
+
 def _check_obs(obs: torch.Tensor, obs_dim: int) -> None:
     if not isinstance(obs, torch.Tensor):
         raise TypeError(f"obs must be a torch.Tensor, got {type(obs).__name__}")
+    if not obs.is_floating_point():
+        raise TypeError(f"obs must have a floating-point dtype, got {obs.dtype} (convert with obs.float())")
     if obs.ndim < 2 or obs.shape[-1] != obs_dim:
         raise ValueError(f"obs must have shape (batch, {obs_dim}) or (T, N, {obs_dim}), got {tuple(obs.shape)}")
+
+
+def _check_actions(
+    obs: torch.Tensor, actions: torch.Tensor, event_shape: tuple = (), n_actions: int | None = None
+) -> None:
+    """Actions must line up with the observations' batch dimensions; discrete ones must be whole numbers in range."""
+    if not isinstance(actions, torch.Tensor):
+        raise TypeError(f"actions must be a torch.Tensor, got {type(actions).__name__}")
+    want = tuple(obs.shape[:-1]) + tuple(event_shape)
+    if tuple(actions.shape) != want:
+        raise ValueError(f"actions must have shape {want} to match obs {tuple(obs.shape)}, got {tuple(actions.shape)}")
+    if n_actions is not None and actions.numel():
+        lo, hi = torch.aminmax(actions)
+        if lo < 0 or hi >= n_actions or (actions.is_floating_point() and not torch.equal(actions, actions.round())):
+            raise ValueError(
+                f"actions must be whole numbers in [0, {n_actions}), got values from {lo.item()} to {hi.item()}"
+            )
 
 
 class CategoricalPolicy(nn.Module):
@@ -72,6 +100,7 @@ class CategoricalPolicy(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        _check_sizes(obs_dim=obs_dim, n_actions=n_actions)
         self.obs_dim, self.n_actions = obs_dim, n_actions
         self.init_kwargs = {"obs_dim": obs_dim, "n_actions": n_actions, "hidden": tuple(hidden)}
         self.net = mlp(obs_dim, hidden, n_actions, out_gain=0.01, generator=generator)
@@ -81,6 +110,8 @@ class CategoricalPolicy(nn.Module):
         return self.net(obs)
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log\pi(a \mid s)` for ``obs`` ``(..., obs_dim)`` and integer ``actions`` ``(...)``."""
+        _check_actions(obs, actions, n_actions=self.n_actions)
         logp = F.log_softmax(self.logits(obs), dim=-1)
         return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
 
@@ -110,6 +141,7 @@ class BernoulliPolicy(nn.Module):
         self, obs_dim: int, hidden: Sequence[int] = (64, 64), *, generator: torch.Generator | None = None
     ) -> None:
         super().__init__()
+        _check_sizes(obs_dim=obs_dim)
         self.obs_dim = obs_dim
         self.init_kwargs = {"obs_dim": obs_dim, "hidden": tuple(hidden)}
         self.net = mlp(obs_dim, hidden, 1, out_gain=0.01, generator=generator)
@@ -120,6 +152,7 @@ class BernoulliPolicy(nn.Module):
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         # log sigma(z) for a=1 and log(1 - sigma(z)) = log sigma(-z) for a=0, computed stably
+        _check_actions(obs, actions, n_actions=2)
         z = self.logit(obs)
         return -F.binary_cross_entropy_with_logits(z, actions.to(z.dtype), reduction="none")
 
@@ -152,6 +185,8 @@ class GaussianPolicy(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        _check_sizes(obs_dim=obs_dim, act_dim=act_dim)
+        check_real("log_std", log_std)
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.init_kwargs = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden": tuple(hidden), "log_std": float(log_std)}
         self.mean = mlp(obs_dim, hidden, act_dim, out_gain=0.01, generator=generator)
@@ -159,6 +194,7 @@ class GaussianPolicy(nn.Module):
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         _check_obs(obs, self.obs_dim)
+        _check_actions(obs, actions, (self.act_dim,))
         mu = self.mean(obs)
         z = (actions - mu) / self.log_std.exp()
         return (-0.5 * z**2 - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
@@ -188,6 +224,7 @@ class ValueNet(nn.Module):
         self, obs_dim: int, hidden: Sequence[int] = (64, 64), *, generator: torch.Generator | None = None
     ) -> None:
         super().__init__()
+        _check_sizes(obs_dim=obs_dim)
         self.obs_dim = obs_dim
         self.init_kwargs = {"obs_dim": obs_dim, "hidden": tuple(hidden)}
         self.net = mlp(obs_dim, hidden, 1, out_gain=1.0, generator=generator)
@@ -209,6 +246,7 @@ class QNet(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        _check_sizes(obs_dim=obs_dim, n_actions=n_actions)
         self.obs_dim, self.n_actions = obs_dim, n_actions
         self.init_kwargs = {"obs_dim": obs_dim, "n_actions": n_actions, "hidden": tuple(hidden)}
         self.net = mlp(obs_dim, hidden, n_actions, out_gain=1.0, activation=nn.ReLU, generator=generator)
@@ -230,8 +268,7 @@ def lean_policy(obs: torch.Tensor, eps: float = 0.5, generator: torch.Generator 
     ``obs``: ``(B, 4)`` CartPole observations; returns ``(B,)`` int64 actions.
     """
     _check_obs(obs, 4)
-    if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"eps must lie in [0, 1], got {eps!r}")
+    check_probability("eps", eps)
     lean = (obs[:, 2] + 0.5 * obs[:, 3] > 0).long()
     explore = torch.rand(len(obs), generator=generator, device=obs.device) < eps
     random_actions = torch.randint(0, 2, (len(obs),), generator=generator, device=obs.device)

@@ -31,13 +31,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_hidden, check_positive, check_probability
+from course_lib._validation import (
+    as_tensor,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_hidden,
+    check_nonempty,
+    check_positive,
+    check_probability,
+    check_shapes,
+    check_type,
+    validated,
+)
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
-from course_lib.rl.rollouts import Rollout, RolloutCollector, make_vec_env
+from course_lib.rl.rollouts import Rollout, RolloutCollector, make_vec_env, require_spaces
 from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 from course_lib.rl.value_learning import fit_value
 
@@ -87,9 +100,13 @@ class ReinforceConfig:
         check_positive("value_lr", self.value_lr)
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
-        if not isinstance(self.normalize_advantages, bool):
-            raise TypeError(f"normalize_advantages must be a bool, got {self.normalize_advantages!r}")
+        check_bool("normalize_advantages", self.normalize_advantages)
         check_hidden("hidden", self.hidden)
+        rollout = self.num_envs * self.n_steps
+        if self.total_steps < rollout:
+            raise ValueError(
+                f"total_steps ({self.total_steps}) must be at least one rollout, num_envs * n_steps = {rollout}"
+            )
 
 
 @dataclass(kw_only=True)
@@ -102,11 +119,14 @@ class ReinforceResult(TrainResult):
 
 def complete_episode_mask(done: torch.Tensor) -> torch.Tensor:
     """``(T, N)`` bool: step ``t`` belongs to an episode that ends within the rollout."""
+    as_tensor("done", done, "bool")
     return done.flip(0).cumsum(0).flip(0) > 0
 
 
 def episode_start_values(x: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
     """Broadcast each episode's first-step value of ``x`` (``(T, N)``) to all of that episode's steps."""
+    check_shapes(x=(x, "T N"), done=(done, "T N"))
+    as_tensor("done", done, "bool")
     out = torch.empty_like(x)
     current = x[0]
     for t in range(x.shape[0]):
@@ -124,14 +144,17 @@ def pg_weights(rollout: Rollout, gamma: float, kind: str, values: torch.Tensor |
     Only steps of episodes that end within the rollout are meaningful here
     (see :func:`complete_episode_mask`).
     """
+    check_type("rollout", rollout, Rollout)
+    check_choice("kind", kind, ("total", "reward_to_go", "baseline"))
     G = reward_to_go(rollout.rewards, rollout.terminated, rollout.truncated, gamma)
     if kind == "reward_to_go":
         return G
     if kind == "total":
         return episode_start_values(G, rollout.done)
     if kind == "baseline":
-        if values is None or values.shape != G.shape:
-            raise ValueError(f"kind='baseline' needs values of shape {tuple(G.shape)}")
+        if values is None:
+            raise ValueError(f"kind='baseline' needs values of shape {tuple(G.shape)}, got None")
+        check_shapes(G=(G, "T N"), values=(values, "T N"))
         return G - values
     raise ValueError(f"kind must be 'total', 'reward_to_go' or 'baseline', got {kind!r}")
 
@@ -139,7 +162,11 @@ def pg_weights(rollout: Rollout, gamma: float, kind: str, values: torch.Tensor |
 def policy_gradient_vector(
     policy: torch.nn.Module, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor
 ) -> torch.Tensor:
-    r"""The estimate :math:`\frac1n \sum_i \nabla_\theta \log\pi(a_i \mid s_i)\, w_i` as one flat vector."""
+    r"""The estimate :math:`\frac1n \sum_i \nabla_\theta \log\pi(a_i \mid s_i)\, w_i` as one flat vector.
+
+    ``obs`` ``(n, obs_dim)``, ``actions`` and ``weights`` ``(n,)``.
+    """
+    check_pg_batch(policy, obs, actions, weights, "weights")
     surrogate = (policy.log_prob(obs, actions) * weights).mean()
     grads = torch.autograd.grad(surrogate, list(policy.parameters()))
     return torch.cat([g.flatten() for g in grads])
@@ -154,6 +181,10 @@ def reinforce_advantages(
     :math:`G_t` from :math:`V_\phi(s_{t+1})`, so every step is used. Without one, only the steps of
     episodes that end inside the rollout have a known :math:`G_t`; ``"average"`` subtracts their mean.
     """
+    check_type("rollout", rollout, Rollout)
+    check_choice("baseline", baseline, BASELINES)
+    if value is not None:
+        check_type("value", value, ValueNet)
     if value is not None:
         with torch.no_grad():
             v_now, v_next = value(rollout.obs), value(rollout.next_obs)
@@ -166,6 +197,23 @@ def reinforce_advantages(
     return G, G, mask
 
 
+def check_pg_batch(policy, obs, actions, weights, weights_name: str = "advantages") -> None:
+    """The checks of :func:`reinforce_update` and :func:`policy_gradient_vector`: a policy with ``log_prob``,
+    a non-empty batch, and one finite weight per step (a ``(n, 1)`` column would broadcast to ``(n, n)``)."""
+    if not isinstance(policy, torch.nn.Module) or not hasattr(policy, "log_prob"):
+        raise TypeError(f"policy must be a torch.nn.Module with a log_prob method, got {type(policy).__name__}")
+    check_shapes(obs=(obs, "n obs_dim"), actions=(actions, "n"), **{weights_name: (weights, "n")})
+    check_nonempty("obs", obs, "steps")
+    check_finite(weights_name, weights)
+
+
+def _check_reinforce_update(policy, optimizer, obs, actions, advantages, normalize=True) -> None:
+    check_pg_batch(policy, obs, actions, advantages)
+    check_type("optimizer", optimizer, torch.optim.Optimizer)
+    check_bool("normalize", normalize)
+
+
+@validated(_check_reinforce_update)
 def reinforce_update(
     policy: CategoricalPolicy,
     optimizer: torch.optim.Optimizer,
@@ -205,6 +253,7 @@ def train_reinforce(
     """
     run = start_run(config, ReinforceConfig, seed=seed, device=device, callback=callback)
     envs = make_vec_env(config.env_id, config.num_envs)
+    require_spaces(envs, "train_reinforce", observation=(spaces.Box,), action=(spaces.Discrete,))
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
     policy = CategoricalPolicy(obs_dim, n_actions, config.hidden, generator=run.init).to(run.device)
@@ -258,6 +307,8 @@ def estimator_variance(
     ``{"total": ..., "reward_to_go": ..., "baseline": ...}``.
     """
     check_positive("envs_per_batch", envs_per_batch, integer=True)
+    check_type("rollout", rollout, Rollout)
+    check_shapes(rewards=(rollout.rewards, "T N"), values=(values, "T N"))
     N = rollout.rewards.shape[1]
     if N < 2 * envs_per_batch:
         raise ValueError(f"the rollout needs at least {2 * envs_per_batch} environments for two batches, got {N}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from course_lib._validation import check_positive, check_probability, check_real
+from course_lib._validation import check_finite, check_positive, check_probability, check_real, check_shapes
 
 __all__ = ["ReplayBatch", "ReplayBuffer", "SumTree", "PrioritizedReplayBuffer", "NStepAccumulator", "autocorrelation"]
 
@@ -53,6 +53,28 @@ class ReplayBatch:
     steps: torch.Tensor
     indices: torch.Tensor
     weights: torch.Tensor
+
+    def __post_init__(self) -> None:
+        check_shapes(
+            obs=(self.obs, "B ..."),
+            actions=(self.actions, "B ..."),
+            rewards=(self.rewards, "B"),
+            terminated=(self.terminated, "B"),
+            truncated=(self.truncated, "B"),
+            steps=(self.steps, "B"),
+            indices=(self.indices, "B"),
+            weights=(self.weights, "B"),
+        )
+        if self.next_obs.shape != self.obs.shape:
+            raise ValueError(
+                f"next_obs must have the shape of obs {tuple(self.obs.shape)}, got {tuple(self.next_obs.shape)}"
+            )
+        for name in ("terminated", "truncated"):
+            if getattr(self, name).dtype != torch.bool:
+                raise TypeError(f"{name} must have dtype torch.bool, got {getattr(self, name).dtype}")
+        check_finite("rewards", self.rewards)
+        if (self.steps < 1).any():
+            raise ValueError("steps must be >= 1 (the env steps each transition spans)")
 
 
 def _check_generator(rng) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import as_tensor, check_probability
+from course_lib._validation import as_tensor, check_finite, check_nonempty, check_probability
 
 __all__ = ["discounted_return", "reward_to_go"]
 
@@ -39,6 +39,8 @@ def discounted_return(rewards: torch.Tensor, gamma: float, *, mask: torch.Tensor
     gamma = check_probability("gamma", gamma)
     if rewards.ndim < 1:
         raise ValueError("rewards must have at least one dimension (time), got a scalar")
+    check_nonempty("rewards", rewards, "time steps")
+    check_finite("rewards", rewards)
     if mask is not None:
         mask = as_tensor("mask", mask, "bool")
         if mask.shape != rewards.shape:
@@ -83,6 +85,10 @@ def reward_to_go(
 
     Returns:
         Tensor of the shape of ``rewards`` holding :math:`G_t`.
+
+    Raises:
+        ValueError: on an empty rollout, mismatched shapes, or NaN/inf rewards or values.
+        TypeError: on a non-float ``rewards`` or non-bool flags.
     """
     rewards = as_tensor("rewards", rewards, "float")
     terminated = as_tensor("terminated", terminated, "bool")
@@ -90,6 +96,8 @@ def reward_to_go(
     gamma = check_probability("gamma", gamma)
     if rewards.ndim not in (1, 2):
         raise ValueError(f"rewards must have shape (T,) or (T, N), got {tuple(rewards.shape)}")
+    check_nonempty("rewards", rewards, "time steps")
+    check_finite("rewards", rewards)
     for name, x in (("terminated", terminated), ("truncated", truncated)):
         if x.shape != rewards.shape:
             raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(x.shape)}")
@@ -101,6 +109,7 @@ def reward_to_go(
             raise ValueError(
                 f"next_values must have the shape of rewards {tuple(rewards.shape)}, got {tuple(next_values.shape)}"
             )
+        check_finite("next_values", next_values)
     done = terminated | truncated
     bootstrap = truncated & ~terminated
     bootstrap[-1] = ~terminated[-1]  # the rollout's cut is a truncation too

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 
-from course_lib._validation import check_positive
+from course_lib._validation import as_tensor, check_finite, check_positive, check_shapes, check_spaces
 
-__all__ = ["Rollout", "RolloutCollector", "make_vec_env"]
+__all__ = ["Rollout", "RolloutCollector", "make_vec_env", "require_spaces"]
 
 
 def make_vec_env(env_id: str, num_envs: int, **make_kwargs) -> gym.vector.VectorEnv:
@@ -34,6 +34,10 @@ def make_vec_env(env_id: str, num_envs: int, **make_kwargs) -> gym.vector.Vector
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a str such as 'CartPole-v1', got {type(env_id).__name__}")
     check_positive("num_envs", num_envs, integer=True)
+    if env_id not in gym.registry:
+        raise ValueError(
+            f"env_id {env_id!r} is not a registered Gymnasium environment (see gymnasium.pprint_registry())"
+        )
     return gym.make_vec(
         env_id,
         num_envs=num_envs,
@@ -41,6 +45,17 @@ def make_vec_env(env_id: str, num_envs: int, **make_kwargs) -> gym.vector.Vector
         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
         **make_kwargs,
     )
+
+
+def require_spaces(envs: gym.vector.VectorEnv, trainer: str, *, observation: tuple, action: tuple) -> None:
+    """Close ``envs`` and raise a clear :class:`ValueError` if ``trainer`` cannot handle their spaces."""
+    try:
+        check_spaces(
+            trainer, envs.single_observation_space, envs.single_action_space, observation=observation, action=action
+        )
+    except ValueError:
+        envs.close()
+        raise
 
 
 @dataclass
@@ -63,6 +78,26 @@ class Rollout:
     terminated: torch.Tensor
     truncated: torch.Tensor
     next_obs: torch.Tensor
+
+    def __post_init__(self) -> None:
+        check_shapes(
+            obs=(self.obs, "T N ..."),
+            actions=(self.actions, "T N ..."),
+            rewards=(self.rewards, "T N"),
+            terminated=(self.terminated, "T N"),
+            truncated=(self.truncated, "T N"),
+        )
+        if not isinstance(self.next_obs, torch.Tensor) or self.next_obs.shape != self.obs.shape:
+            raise ValueError(
+                f"next_obs must have the shape of obs {tuple(self.obs.shape)}, got {tuple(getattr(self.next_obs, 'shape', ()))}"
+            )
+        for name in ("obs", "rewards", "terminated", "truncated"):
+            if not isinstance(getattr(self, name), torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(getattr(self, name)).__name__}")
+        as_tensor("rewards", self.rewards, "float")
+        as_tensor("terminated", self.terminated, "bool")
+        as_tensor("truncated", self.truncated, "bool")
+        check_finite("rewards", self.rewards)
 
     @property
     def done(self) -> torch.Tensor:
@@ -121,6 +156,11 @@ class RolloutCollector:
             action = policy(torch.from_numpy(self._obs).to(self.device))
             if isinstance(action, torch.Tensor):
                 action = action.cpu().numpy()
+            want = (self.num_envs, *self.envs.single_action_space.shape)
+            if np.shape(action) != want:
+                raise ValueError(
+                    f"policy must return actions of shape {want} (one per environment), got {np.shape(action)}"
+                )
             next_obs, reward, terminated, truncated, info = self.envs.step(action)
             next_obs = np.asarray(next_obs, dtype=np.float32)
             true_next = next_obs.copy()

@@ -63,6 +63,8 @@ def polyak_update(target: nn.Module, online: nn.Module, tau: float) -> None:
 
 def make_target(online: nn.Module) -> nn.Module:
     """A frozen copy of ``online`` (no gradients), to be refreshed by the functions above."""
+    if not isinstance(online, nn.Module):
+        raise TypeError(f"online must be a torch.nn.Module, got {type(online).__name__}")
     target = copy.deepcopy(online)
     target.requires_grad_(False)
     return target

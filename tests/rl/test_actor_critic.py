@@ -112,3 +112,92 @@ def test_actor_critic_solves_cartpole_on_three_seeds(name, config, threshold):
     results = run_parallel([functools.partial(train_actor_critic, config, seed=s) for s in (0, 1, 2)])
     finals = [r.evaluations.final_return for r in results]
     assert min(finals) >= threshold, (name, finals)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_PI = CategoricalPolicy(4, 2, (8,), generator=torch.Generator().manual_seed(0))
+_V = ValueNet(4, (8,), generator=torch.Generator().manual_seed(0))
+_OPT = torch.optim.SGD([*_PI.parameters(), *_V.parameters()], lr=0.0)
+_L = torch.zeros(6)
+_GOOD = {
+    "obs": torch.zeros(6, 4),
+    "actions": torch.zeros(6, dtype=torch.long),
+    "logp_old": _L,
+    "advantages": _L,
+    "returns": _L,
+}
+
+
+def _update(clip=0.2, **change):
+    batch = {**_GOOD, **change}
+    batch = {k: v for k, v in batch.items() if v is not None}
+    return lambda: actor_critic_update(_PI, _V, _OPT, batch, ActorCriticConfig(), clip)
+
+
+BAD_INPUTS = [
+    bad("a2c-adv-column", lambda: a2c_policy_loss(_L, torch.zeros(6, 1)), ValueError, "adv"),
+    bad("a2c-logp-int", lambda: a2c_policy_loss(torch.zeros(6, dtype=torch.long), _L), TypeError, "logp"),
+    bad("ppo-adv-column", lambda: ppo_policy_loss(_L, _L, torch.zeros(6, 1), 0.2), ValueError, "adv"),
+    bad("ppo-logp-old-short", lambda: ppo_policy_loss(_L, _L[:5], _L, 0.2), ValueError, "logp_old"),
+    bad("ppo-clip-zero", lambda: ppo_policy_loss(_L, _L, _L, 0.0), ValueError, "clip"),
+    bad("ppo-clip-str", lambda: ppo_policy_loss(_L, _L, _L, "0.2"), TypeError, "clip"),
+    bad("update-missing-key", _update(returns=None), ValueError, "batch", "returns"),
+    bad("update-returns-column", _update(returns=torch.zeros(6, 1)), ValueError, "returns"),
+    bad("update-adv-nan", _update(advantages=torch.full((6,), float("nan"))), ValueError, "advantages", "finite"),
+    bad("update-returns-inf", _update(returns=torch.full((6,), float("inf"))), ValueError, "returns", "finite"),
+    bad("update-actions-short", _update(actions=torch.zeros(5, dtype=torch.long)), ValueError, "actions"),
+    bad(
+        "update-batch-list",
+        lambda: actor_critic_update(_PI, _V, _OPT, list(_GOOD.values()), ActorCriticConfig(), 0.2),
+        TypeError,
+        "batch",
+    ),
+    bad("update-clip-negative", _update(clip=-0.1), ValueError, "clip"),
+    bad(
+        "update-config-type",
+        lambda: actor_critic_update(_PI, _V, _OPT, _GOOD, {"algo": "ppo"}, 0.2),
+        TypeError,
+        "config",
+    ),
+    bad(
+        "diagnostics-missing-key", lambda: update_diagnostics(_PI, _V, {"obs": _GOOD["obs"]}, 0.2), ValueError, "batch"
+    ),
+    bad("config-lr-decay-str", lambda: ActorCriticConfig(lr_decay="no"), TypeError, "lr_decay"),
+    bad("config-budget-below-rollout", lambda: ActorCriticConfig(total_steps=100), ValueError, "total_steps", "256"),
+    bad("config-minibatch-above-rollout", lambda: ActorCriticConfig(minibatch_size=1024), ValueError, "minibatch_size"),
+    bad("config-algo", lambda: ActorCriticConfig(algo="trpo"), ValueError, "algo"),
+    bad("config-clip-one", lambda: ActorCriticConfig(clip_range=1.0), ValueError, "clip_range"),
+    bad("config-vf-coef-negative", lambda: ActorCriticConfig(vf_coef=-0.5), ValueError, "vf_coef"),
+    bad("config-gae-lambda", lambda: ActorCriticConfig(gae_lambda=1.2), ValueError, "gae_lambda"),
+    bad(
+        "train-continuous-actions",
+        lambda: train_actor_critic(
+            ActorCriticConfig(env_id="Pendulum-v1", num_envs=1, n_steps=8, minibatch_size=8, total_steps=8), seed=0
+        ),
+        ValueError,
+        "action spaces",
+        "Discrete",
+        "Box",
+    ),
+    bad(
+        "train-unknown-env",
+        lambda: train_actor_critic(ActorCriticConfig(env_id="CartPole-v9"), seed=0),
+        ValueError,
+        "env_id",
+        "CartPole-v9",
+    ),
+    bad("train-device", lambda: train_actor_critic(ActorCriticConfig(), seed=0, device="tpu"), ValueError, "device"),
+    bad(
+        "train-callback",
+        lambda: train_actor_critic(ActorCriticConfig(), seed=0, callback="print"),
+        TypeError,
+        "callback",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -87,3 +87,44 @@ def test_bad_input(kwargs, exc, words):
     with pytest.raises(exc) as info:
         gae(**args)
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_Z = torch.zeros(3, 2)
+_B = torch.zeros(3, 2, dtype=torch.bool)
+_N = torch.tensor([[0.0, float("nan")], [0.0, 0.0], [0.0, 0.0]])
+
+
+def _gae(**change):
+    kwargs = dict(rewards=_Z, values=_Z, next_values=_Z, terminated=_B, truncated=_B, gamma=0.99, lam=0.95)
+    kwargs.update(change)
+    return lambda: gae(**kwargs)
+
+
+BAD_INPUTS = [
+    bad("nan-rewards", _gae(rewards=_N), ValueError, "rewards", "finite"),
+    bad("inf-values", _gae(values=_N.nan_to_num(nan=float("inf"))), ValueError, "values", "finite"),
+    bad("nan-next-values", _gae(next_values=_N), ValueError, "next_values", "finite"),
+    bad(
+        "empty-rollout",
+        _gae(rewards=_Z[:0], values=_Z[:0], next_values=_Z[:0], terminated=_B[:0], truncated=_B[:0]),
+        ValueError,
+        "rewards",
+        "empty",
+    ),
+    bad("values-column", _gae(values=torch.zeros(3, 1)), ValueError, "values"),
+    bad("next-values-transposed", _gae(next_values=_Z.T), ValueError, "next_values"),
+    bad("terminated-float", _gae(terminated=_Z), TypeError, "terminated", "bool"),
+    bad("truncated-int", _gae(truncated=_B.long()), TypeError, "truncated", "bool"),
+    bad("rewards-list", _gae(rewards=[[0.0, 0.0]] * 3), TypeError, "rewards"),
+    bad("lam-above-1", _gae(lam=1.5), ValueError, "lam"),
+    bad("gamma-string", _gae(gamma="0.99"), TypeError, "gamma"),
+    bad("lam-none", _gae(lam=None), TypeError, "lam"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

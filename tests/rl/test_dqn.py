@@ -218,3 +218,109 @@ def test_dqn_learns_cartpole_in_a_short_budget(double):
 
 
 THRESHOLD_15K = {True: 60.0, False: 60.0}
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_QN = QNet(4, 2, (8,), generator=torch.Generator().manual_seed(0))
+_QT = make_target(_QN)
+_OPT_Q = torch.optim.SGD(_QN.parameters(), lr=0.0)
+_B = 6
+
+
+def _batch(**change):
+    fields = dict(
+        obs=torch.zeros(_B, 4), actions=torch.zeros(_B, dtype=torch.long), rewards=torch.zeros(_B),
+        next_obs=torch.zeros(_B, 4), terminated=torch.zeros(_B, dtype=torch.bool),
+        truncated=torch.zeros(_B, dtype=torch.bool), steps=torch.ones(_B, dtype=torch.long),
+        indices=torch.arange(_B), weights=torch.ones(_B),
+    )  # fmt: skip
+    fields.update(change)
+    return ReplayBatch(**fields)
+
+
+BAD_INPUTS = [
+    bad("batch-rewards-column", lambda: _batch(rewards=torch.zeros(_B, 1)), ValueError, "rewards"),
+    bad("batch-rewards-nan", lambda: _batch(rewards=torch.full((_B,), float("nan"))), ValueError, "rewards", "finite"),
+    bad("batch-terminated-float", lambda: _batch(terminated=torch.zeros(_B)), TypeError, "terminated"),
+    bad("batch-next-obs-width", lambda: _batch(next_obs=torch.zeros(_B, 3)), ValueError, "next_obs"),
+    bad("batch-steps-zero", lambda: _batch(steps=torch.zeros(_B, dtype=torch.long)), ValueError, "steps"),
+    bad("batch-weights-short", lambda: _batch(weights=torch.ones(_B - 1)), ValueError, "weights"),
+    bad("targets-gamma", lambda: dqn_targets(_batch(), _QN, _QT, 1.5, True), ValueError, "gamma"),
+    bad("targets-double-str", lambda: dqn_targets(_batch(), _QN, _QT, 0.99, "no"), TypeError, "double"),
+    bad(
+        "targets-batch-dict", lambda: dqn_targets({"obs": torch.zeros(2, 4)}, _QN, _QT, 0.99, True), TypeError, "batch"
+    ),
+    bad("targets-target-type", lambda: dqn_targets(_batch(), _QN, lambda o: o, 0.99, True), TypeError, "target"),
+    bad(
+        "targets-obs-width",
+        lambda: dqn_targets(_batch(obs=torch.zeros(_B, 5), next_obs=torch.zeros(_B, 5)), _QN, _QT, 0.99, False),
+        ValueError,
+        "obs",
+    ),
+    bad("max-next-obs-1d", lambda: max_next_value(torch.zeros(4), _QN, _QT), ValueError, "obs"),
+    bad("double-next-obs-width", lambda: double_next_value(torch.zeros(3, 2), _QN, _QT), ValueError, "obs"),
+    bad(
+        "update-actions-out-of-range",
+        lambda: dqn_update(_batch(actions=torch.full((_B,), 2)), _QN, _QT, _OPT_Q, DQNConfig()),
+        ValueError,
+        "actions",
+    ),
+    bad("update-config-type", lambda: dqn_update(_batch(), _QN, _QT, _OPT_Q, {"gamma": 0.99}), TypeError, "config"),
+    bad("update-optimizer-type", lambda: dqn_update(_batch(), _QN, _QT, None, DQNConfig()), TypeError, "optimizer"),
+    bad(
+        "eps-greedy-epsilon",
+        lambda: epsilon_greedy_actions(_QN, torch.zeros(3, 4), 1.5, np.random.default_rng(0)),
+        ValueError,
+        "epsilon",
+    ),
+    bad("eps-greedy-rng", lambda: epsilon_greedy_actions(_QN, torch.zeros(3, 4), 0.1, 0), TypeError, "rng"),
+    bad("schedule-progress", lambda: linear_schedule(1.0, 0.1, 0.5, 1.5), ValueError, "progress"),
+    bad("schedule-fraction-negative", lambda: linear_schedule(1.0, 0.1, -0.5, 0.5), ValueError, "fraction"),
+    bad("config-double-str", lambda: DQNConfig(double="no"), TypeError, "double"),
+    bad("config-prioritized-int", lambda: DQNConfig(prioritized=1), TypeError, "prioritized"),
+    bad(
+        "config-buffer-below-batch",
+        lambda: DQNConfig(buffer_size=100, batch_size=256),
+        ValueError,
+        "batch_size",
+        "buffer_size",
+    ),
+    bad(
+        "config-learning-after-end",
+        lambda: DQNConfig(learning_starts=60_000, total_steps=50_000),
+        ValueError,
+        "learning_starts",
+        "total_steps",
+    ),
+    bad("config-tau-zero", lambda: DQNConfig(tau=0.0), ValueError, "tau"),
+    bad("config-eps-order", lambda: DQNConfig(eps_start=0.1, eps_end=0.5), ValueError, "eps_end"),
+    bad("config-multi-step-zero", lambda: DQNConfig(multi_step=0), ValueError, "multi_step"),
+    bad(
+        "config-buffer-below-learning-start-batch",
+        lambda: DQNConfig(total_steps=1000, learning_starts=0, num_envs=4, batch_size=2000, buffer_size=4000),
+        ValueError,
+        "batch_size",
+        "learning_starts",
+    ),
+    bad(
+        "train-continuous-actions",
+        lambda: train_dqn(
+            DQNConfig(env_id="Pendulum-v1", total_steps=100, learning_starts=40, batch_size=8, buffer_size=64), seed=0
+        ),
+        ValueError,
+        "action spaces",
+        "Discrete",
+        "Box",
+    ),
+    bad("train-seed-negative", lambda: train_dqn(DQNConfig(), seed=-1), ValueError, "seed"),
+    bad("q-vs-mc-qnet", lambda: q_vs_monte_carlo(_PI_NOT_Q), TypeError, "qnet"),
+    bad("q-vs-mc-gamma-one", lambda: q_vs_monte_carlo(_QN, gamma=1.0), ValueError, "gamma"),
+]
+_PI_NOT_Q = torch.nn.Linear(4, 2)
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -61,3 +61,26 @@ def test_bad_input():
         huber_loss(torch.zeros(3), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="kappa must be > 0"):
         huber_loss(torch.zeros(3), torch.zeros(3), kappa=0.0)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_P = torch.zeros(4)
+BAD_INPUTS = [
+    bad("value-target-column", lambda: value_loss(_P, torch.zeros(4, 1)), ValueError, "prediction", "target"),
+    bad("value-target-list", lambda: value_loss(_P, [0.0] * 4), TypeError, "target"),
+    bad("value-prediction-int", lambda: value_loss(torch.zeros(4, dtype=torch.long), _P), TypeError, "prediction"),
+    bad("value-target-nan", lambda: value_loss(_P, torch.full((4,), float("nan"))), ValueError, "target", "finite"),
+    bad("huber-kappa-zero", lambda: huber_loss(_P, _P, kappa=0.0), ValueError, "kappa"),
+    bad("huber-kappa-str", lambda: huber_loss(_P, _P, kappa="1"), TypeError, "kappa"),
+    bad("huber-weights-column", lambda: huber_loss(_P, _P, weights=torch.ones(4, 1)), ValueError, "weights"),
+    bad("huber-weights-numpy", lambda: huber_loss(_P, _P, weights=np.ones(4)), TypeError, "weights"),
+    bad("huber-target-row", lambda: huber_loss(_P, torch.zeros(1, 4)), ValueError, "target"),
+    bad("huber-target-inf", lambda: huber_loss(_P, torch.full((4,), float("inf"))), ValueError, "target", "finite"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

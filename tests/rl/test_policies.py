@@ -1,5 +1,6 @@
 """Policy heads: shapes, sampling that matches the probabilities, seeded sampling, clear errors."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -67,3 +68,44 @@ def test_lean_policy():
     assert 0.45 < many.float().mean() < 0.55  # all random
     with pytest.raises(ValueError, match="eps"):
         lean_policy(obs, eps=2.0)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from course_lib.rl.policies import QNet, lean_policy  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_CAT = CategoricalPolicy(4, 2, (8,), generator=torch.Generator().manual_seed(0))
+_BER = BernoulliPolicy(4, (8,), generator=torch.Generator().manual_seed(0))
+_GAU = GaussianPolicy(4, 1, (8,), generator=torch.Generator().manual_seed(0))
+_Q = QNet(4, 2, (8,), generator=torch.Generator().manual_seed(0))
+_O = torch.zeros(5, 4)
+BAD_INPUTS = [
+    bad("mlp-in-dim-zero", lambda: mlp(0, (8,), 2), ValueError, "in_dim"),
+    bad("mlp-out-dim-float", lambda: mlp(3, (8,), 2.0), ValueError, "out_dim"),
+    bad("mlp-hidden-negative", lambda: mlp(3, (8, -1), 2), ValueError, "hidden"),
+    bad("mlp-hidden-int", lambda: mlp(3, 8, 2), TypeError, "hidden"),
+    bad("cat-n-actions-zero", lambda: CategoricalPolicy(4, 0), ValueError, "n_actions"),
+    bad("cat-obs-dim-str", lambda: CategoricalPolicy("4", 2), TypeError, "obs_dim"),
+    bad("cat-obs-wrong-width", lambda: _CAT.logits(torch.zeros(5, 3)), ValueError, "obs"),
+    bad("cat-obs-1d", lambda: _CAT.logits(torch.zeros(4)), ValueError, "obs"),
+    bad("cat-obs-numpy", lambda: _CAT.logits(np.zeros((5, 4))), TypeError, "obs"),
+    bad("cat-obs-int", lambda: _CAT.logits(torch.zeros(5, 4, dtype=torch.long)), TypeError, "obs"),
+    bad("cat-actions-column", lambda: _CAT.log_prob(_O, torch.zeros(5, 1, dtype=torch.long)), ValueError, "actions"),
+    bad("cat-actions-out-of-range", lambda: _CAT.log_prob(_O, torch.full((5,), 2)), ValueError, "actions", "[0, 2)"),
+    bad("cat-actions-negative", lambda: _CAT.log_prob(_O, torch.full((5,), -1)), ValueError, "actions"),
+    bad("cat-actions-float-fraction", lambda: _CAT.log_prob(_O, torch.full((5,), 0.5)), ValueError, "actions"),
+    bad("ber-actions-two", lambda: _BER.log_prob(_O, torch.full((5,), 2.0)), ValueError, "actions"),
+    bad("ber-actions-shape", lambda: _BER.log_prob(_O, torch.zeros(4)), ValueError, "actions"),
+    bad("gauss-actions-shape", lambda: _GAU.log_prob(_O, torch.zeros(5)), ValueError, "actions"),
+    bad("gauss-action-dim-zero", lambda: GaussianPolicy(4, 0), ValueError, "act_dim"),
+    bad("value-net-obs-width", lambda: ValueNet(4)(torch.zeros(5, 2)), ValueError, "obs"),
+    bad("qnet-obs-width", lambda: _Q(torch.zeros(5, 3)), ValueError, "obs"),
+    bad("qnet-act-obs-width", lambda: _Q.act(torch.zeros(5, 3)), ValueError, "obs"),
+    bad("lean-eps-above-1", lambda: lean_policy(_O, eps=1.5), ValueError, "eps"),
+    bad("lean-obs-width", lambda: lean_policy(torch.zeros(5, 2)), ValueError, "obs"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

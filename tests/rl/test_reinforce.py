@@ -96,3 +96,118 @@ def test_reinforce_solves_cartpole_on_three_seeds():
     assert min(finals) >= 400, finals
     first = [np.mean([ret for _, ret in r.episodes[:16]]) for r in results]
     assert max(first) < 60, first  # it really started from scratch
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from course_lib.rl.reinforce import estimator_variance, policy_gradient_vector  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_T, _N = 5, 4
+_FLAGS = torch.zeros(_T, _N, dtype=torch.bool)
+_ROLL = Rollout(
+    obs=torch.zeros(_T, _N, 4), actions=torch.zeros(_T, _N, dtype=torch.long), rewards=torch.ones(_T, _N),
+    terminated=_FLAGS, truncated=_FLAGS, next_obs=torch.zeros(_T, _N, 4),
+)  # fmt: skip
+_PI = CategoricalPolicy(4, 2, (8,), generator=torch.Generator().manual_seed(0))
+_OPT = torch.optim.SGD(_PI.parameters(), lr=0.0)
+_O, _A = torch.zeros(6, 4), torch.zeros(6, dtype=torch.long)
+
+
+def _roll(**change):
+    fields = dict(_ROLL.__dict__)
+    fields.update(change)
+    return lambda: Rollout(**fields)
+
+
+BAD_INPUTS = [
+    bad("rollout-rewards-column", _roll(rewards=torch.ones(_T, _N, 1)), ValueError, "rewards"),
+    bad("rollout-rewards-nan", _roll(rewards=torch.full((_T, _N), float("nan"))), ValueError, "rewards", "finite"),
+    bad("rollout-terminated-float", _roll(terminated=torch.zeros(_T, _N)), TypeError, "terminated"),
+    bad("rollout-truncated-shape", _roll(truncated=_FLAGS[:, :2]), ValueError, "truncated"),
+    bad("rollout-next-obs-shape", _roll(next_obs=torch.zeros(_T, _N, 3)), ValueError, "next_obs"),
+    bad("rollout-actions-steps", _roll(actions=torch.zeros(_T - 1, _N, dtype=torch.long)), ValueError, "actions"),
+    bad("rollout-obs-numpy", _roll(obs=np.zeros((_T, _N, 4))), TypeError, "obs"),
+    bad("pg-weights-kind", lambda: pg_weights(_ROLL, 0.99, "sum"), ValueError, "kind"),
+    bad(
+        "pg-weights-baseline-shape",
+        lambda: pg_weights(_ROLL, 0.99, "baseline", torch.zeros(_T, _N, 1)),
+        ValueError,
+        "values",
+    ),
+    bad("pg-weights-baseline-missing", lambda: pg_weights(_ROLL, 0.99, "baseline"), ValueError, "values"),
+    bad("pg-weights-gamma", lambda: pg_weights(_ROLL, 2.0, "total"), ValueError, "gamma"),
+    bad("pg-weights-not-rollout", lambda: pg_weights({"rewards": torch.ones(3)}, 0.99, "total"), TypeError, "rollout"),
+    bad(
+        "pg-vector-weights-column", lambda: policy_gradient_vector(_PI, _O, _A, torch.ones(6, 1)), ValueError, "weights"
+    ),
+    bad("pg-vector-weights-short", lambda: policy_gradient_vector(_PI, _O, _A, torch.ones(5)), ValueError, "weights"),
+    bad(
+        "pg-vector-weights-nan",
+        lambda: policy_gradient_vector(_PI, _O, _A, torch.full((6,), float("nan"))),
+        ValueError,
+        "weights",
+        "finite",
+    ),
+    bad("pg-vector-policy", lambda: policy_gradient_vector(lambda o: o, _O, _A, torch.ones(6)), TypeError, "policy"),
+    bad("advantages-baseline-kind", lambda: reinforce_advantages(_ROLL, None, 0.99, "mean"), ValueError, "baseline"),
+    bad("advantages-value-type", lambda: reinforce_advantages(_ROLL, _PI, 0.99, "value"), TypeError, "value"),
+    bad("update-adv-column", lambda: reinforce_update(_PI, _OPT, _O, _A, torch.ones(6, 1)), ValueError, "advantages"),
+    bad(
+        "update-adv-nan",
+        lambda: reinforce_update(_PI, _OPT, _O, _A, torch.full((6,), float("nan"))),
+        ValueError,
+        "advantages",
+        "finite",
+    ),
+    bad("update-actions-short", lambda: reinforce_update(_PI, _OPT, _O, _A[:5], torch.ones(6)), ValueError, "actions"),
+    bad("update-empty", lambda: reinforce_update(_PI, _OPT, _O[:0], _A[:0], torch.ones(0)), ValueError, "obs", "empty"),
+    bad(
+        "update-normalize-str", lambda: reinforce_update(_PI, _OPT, _O, _A, torch.ones(6), "no"), TypeError, "normalize"
+    ),
+    bad("update-optimizer", lambda: reinforce_update(_PI, "adam", _O, _A, torch.ones(6)), TypeError, "optimizer"),
+    bad("mask-done-float", lambda: complete_episode_mask(torch.zeros(3, 2)), TypeError, "done"),
+    bad(
+        "start-values-shape",
+        lambda: episode_start_values(torch.zeros(3, 2), torch.zeros(3, 1, dtype=torch.bool)),
+        ValueError,
+        "done",
+    ),
+    bad(
+        "variance-envs-per-batch",
+        lambda: estimator_variance(_PI, _ROLL, 0.99, torch.zeros(_T, _N), envs_per_batch=0),
+        ValueError,
+        "envs_per_batch",
+    ),
+    bad(
+        "variance-values-shape",
+        lambda: estimator_variance(_PI, _ROLL, 0.99, torch.zeros(_T), envs_per_batch=1),
+        ValueError,
+        "values",
+    ),
+    bad("config-normalize-str", lambda: ReinforceConfig(normalize_advantages="no"), TypeError, "normalize_advantages"),
+    bad(
+        "config-budget-below-rollout",
+        lambda: ReinforceConfig(num_envs=16, n_steps=256, total_steps=1000),
+        ValueError,
+        "total_steps",
+        "4096",
+    ),
+    bad("config-baseline", lambda: ReinforceConfig(baseline="mean"), ValueError, "baseline"),
+    bad("config-hidden-list", lambda: ReinforceConfig(hidden=[64, 64]), ValueError, "hidden"),
+    bad("config-lr-negative", lambda: ReinforceConfig(lr=-1e-3), ValueError, "lr"),
+    bad(
+        "train-continuous-actions",
+        lambda: train_reinforce(ReinforceConfig(env_id="Pendulum-v1", num_envs=1, n_steps=8, total_steps=8), seed=0),
+        ValueError,
+        "action spaces",
+        "Discrete",
+        "Box",
+    ),
+    bad("train-seed-str", lambda: train_reinforce(ReinforceConfig(), seed="0"), TypeError, "seed"),
+    bad("train-config-type", lambda: train_reinforce({"lr": 1e-3}, seed=0), TypeError, "config"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

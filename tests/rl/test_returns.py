@@ -141,3 +141,66 @@ def test_bad_input_gets_a_clear_error(call, exc, words):
 def test_numpy_input_is_accepted():
     g = reward_to_go(np.ones(3, np.float32), np.zeros(3, bool), np.zeros(3, bool), 1.0)
     assert g.tolist() == [3.0, 2.0, 1.0]
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_R, _F = torch.ones(4, 2), torch.zeros(4, 2, dtype=torch.bool)
+_NAN = torch.tensor([[1.0, float("nan")], [0.0, 0.0]])
+BAD_INPUTS = [
+    bad(
+        "dr-nan-reward",
+        lambda: discounted_return(torch.tensor([1.0, float("nan")]), 0.9),
+        ValueError,
+        "rewards",
+        "finite",
+    ),
+    bad("dr-inf-reward", lambda: discounted_return(torch.tensor([float("inf")]), 0.9), ValueError, "rewards", "finite"),
+    bad("dr-list", lambda: discounted_return([1.0, 2.0], 0.9), TypeError, "rewards"),
+    bad("dr-int-dtype", lambda: discounted_return(torch.tensor([1, 2]), 0.9), TypeError, "rewards", "floating"),
+    bad("dr-gamma-high", lambda: discounted_return(torch.ones(3), 1.01), ValueError, "gamma"),
+    bad("dr-gamma-str", lambda: discounted_return(torch.ones(3), "0.9"), TypeError, "gamma"),
+    bad("dr-gamma-nan", lambda: discounted_return(torch.ones(3), float("nan")), ValueError, "gamma"),
+    bad("dr-scalar", lambda: discounted_return(torch.tensor(1.0), 0.9), ValueError, "rewards"),
+    bad("dr-empty", lambda: discounted_return(torch.ones(0), 0.9), ValueError, "rewards", "empty"),
+    bad(
+        "dr-mask-shape",
+        lambda: discounted_return(torch.ones(3), 0.9, mask=torch.ones(2, dtype=torch.bool)),
+        ValueError,
+        "mask",
+    ),
+    bad("dr-mask-float", lambda: discounted_return(torch.ones(3), 0.9, mask=torch.ones(3)), TypeError, "mask"),
+    bad("rtg-nan-reward", lambda: reward_to_go(_NAN, _F[:2], _F[:2], 0.9), ValueError, "rewards", "finite"),
+    bad(
+        "rtg-nan-next-values",
+        lambda: reward_to_go(_R, _F, _F, 0.9, next_values=_NAN.repeat(2, 1)),
+        ValueError,
+        "next_values",
+        "finite",
+    ),
+    bad("rtg-empty", lambda: reward_to_go(torch.ones(0, 2), _F[:0], _F[:0], 0.9), ValueError, "rewards", "empty"),
+    bad(
+        "rtg-3d",
+        lambda: reward_to_go(torch.ones(2, 2, 2), _F[:2, None].expand(2, 2, 2), _F[:2, None].expand(2, 2, 2), 0.9),
+        ValueError,
+        "rewards",
+        "(T,) or (T, N)",
+    ),
+    bad("rtg-terminated-float", lambda: reward_to_go(_R, torch.zeros(4, 2), _F, 0.9), TypeError, "terminated", "bool"),
+    bad("rtg-truncated-shape", lambda: reward_to_go(_R, _F, _F[:, :1], 0.9), ValueError, "truncated"),
+    bad("rtg-terminated-transposed", lambda: reward_to_go(_R, _F.T, _F, 0.9), ValueError, "terminated"),
+    bad(
+        "rtg-next-values-shape",
+        lambda: reward_to_go(_R, _F, _F, 0.9, next_values=torch.ones(4, 1)),
+        ValueError,
+        "next_values",
+    ),
+    bad("rtg-gamma-negative", lambda: reward_to_go(_R, _F, _F, -0.1), ValueError, "gamma"),
+    bad("rtg-gamma-bool", lambda: reward_to_go(_R, _F, _F, True), TypeError, "gamma"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

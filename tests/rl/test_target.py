@@ -88,3 +88,24 @@ def test_bad_inputs():
         hard_update(a, nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 2)))
     with pytest.raises(TypeError, match="online"):
         polyak_update(a, {"w": 1}, 0.1)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_A, _B2 = nn.Linear(3, 2), nn.Linear(3, 4)
+BAD_INPUTS = [
+    bad("polyak-tau-zero", lambda: polyak_update(make_target(_A), _A, 0.0), ValueError, "tau"),
+    bad("polyak-tau-above-1", lambda: polyak_update(make_target(_A), _A, 1.5), ValueError, "tau"),
+    bad("polyak-tau-str", lambda: polyak_update(make_target(_A), _A, "0.01"), TypeError, "tau"),
+    bad("polyak-shapes-differ", lambda: polyak_update(make_target(_B2), _A, 0.1), ValueError, "target", "online"),
+    bad("hard-shapes-differ", lambda: hard_update(make_target(_B2), _A), ValueError, "target", "online"),
+    bad("polyak-not-module", lambda: polyak_update({"w": torch.zeros(2)}, _A, 0.1), TypeError, "target"),
+    bad("hard-online-not-module", lambda: hard_update(make_target(_A), torch.zeros(2)), TypeError, "online"),
+    bad("make-target-not-module", lambda: make_target([1, 2]), TypeError, "online"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)
