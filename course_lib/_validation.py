@@ -129,6 +129,15 @@ def check_shapes(**named: tuple[Any, str]) -> dict[str, int]:
     return sizes
 
 
+def check_no_overflow(name: str, out: torch.Tensor, inputs: str) -> torch.Tensor:
+    """Refuse a result that overflowed to inf/NaN although its inputs were finite (values near the dtype's limit)."""
+    if not torch.isfinite(out).all():
+        raise ValueError(
+            f"{name} overflowed to inf or NaN: {inputs} are too large for {out.dtype}; rescale them or use float64"
+        )
+    return out
+
+
 def check_nonempty(name: str, x: torch.Tensor | np.ndarray, what: str = "entries") -> None:
     """Refuse an empty tensor or array (e.g. a rollout with no steps)."""
     if (x.size if isinstance(x, np.ndarray) else x.numel()) == 0:
@@ -157,7 +166,9 @@ def validated(check):
     """Decorator: call ``check`` with the function's arguments before the function itself.
 
     The checks of an update function that a chapter displays live in ``check``, a named
-    function beside it, so the update reads as the maths it implements.
+    function beside it, so the update reads as the maths it implements. A trainer that
+    has validated its config, environment and data once, at its boundary, calls
+    ``fn.unchecked`` inside its loop, so the checks cost nothing per step.
     """
 
     def wrap(fn):
@@ -166,6 +177,20 @@ def validated(check):
             check(*args, **kwargs)
             return fn(*args, **kwargs)
 
+        inner.unchecked = fn
         return inner
 
     return wrap
+
+
+def as_float_array(name: str, x: Any, *, finite: bool = True) -> np.ndarray:
+    """``x`` (a list, array or tensor of numbers) as a float NumPy array; refuses non-numbers and, if ``finite``, NaN/inf."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must hold real numbers, got {type(x).__name__} ({e})") from None
+    if finite:
+        check_finite(name, arr)
+    return arr

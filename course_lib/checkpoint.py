@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import os
 import pathlib
 import pickle
 import tempfile
+import time
 import zipfile
 from typing import Any
 
@@ -26,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["save", "load", "save_agent", "load_agent", "Agent", "CheckpointError"]
+__all__ = ["save", "load", "save_agent", "load_agent", "Agent", "CheckpointError", "remove_stale_temporaries"]
 
 FORMAT = "course_lib.agent/1"
 
@@ -35,13 +37,60 @@ class CheckpointError(ValueError):
     """A file that is not a readable checkpoint of the expected kind (a :class:`ValueError`)."""
 
 
+STALE_AFTER_S = 3600.0  #: a temporary file this old is left over from a save that never finished
+
+
+def _temporary_prefix(path: pathlib.Path, pid: int | None = None) -> str:
+    return f".{path.name}.{os.getpid() if pid is None else pid}."
+
+
+def _process_is_gone(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate a process on Windows; rely on the file's age there
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[pathlib.Path]:
+    """Delete temporary files that interrupted saves to ``path`` left behind; return what was removed.
+
+    :func:`save` writes to ``.NAME.PID.XXXX.tmp`` beside ``path``. A file of that pattern is stale if
+    the process that wrote it no longer runs, or if it is older than :data:`STALE_AFTER_S`; a save in
+    progress in another live process is left alone. :func:`save` calls this before each write.
+    """
+    path = pathlib.Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid_text = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        try:
+            old = time.time() - tmp.stat().st_mtime > STALE_AFTER_S
+        except FileNotFoundError:
+            continue
+        gone = pid_text.isdigit() and int(pid_text) != os.getpid() and _process_is_gone(int(pid_text))
+        if old or gone:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def save(payload: dict[str, Any], path: str | os.PathLike) -> pathlib.Path:
-    """Write ``payload`` (tensors, state dicts, numbers, strings, lists, dicts) to ``path`` atomically."""
+    """Write ``payload`` (tensors, state dicts, numbers, strings, lists, dicts) to ``path`` atomically.
+
+    The bytes go to a temporary file beside ``path`` that is renamed over it only once complete and
+    flushed to disk, so ``path`` holds either the old checkpoint or the new one, never half of one.
+    Temporaries left by saves that were killed are removed first (:func:`remove_stale_temporaries`).
+    """
     if not isinstance(payload, dict):
         raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -63,6 +112,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     objects that safe loading refuses.
     """
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.stat().st_size == 0:
@@ -225,12 +276,28 @@ def load_agent(path: str | os.PathLike, kind: str | None = None, *, device: str 
     payload = load(path)
     if payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an agent checkpoint of this course (format {payload.get('format')!r})")
+    missing = [k for k in ("kind", "config", "parts", "sha256") if k not in payload]
+    if missing:
+        raise CheckpointError(f"{path} is not a complete agent checkpoint: it lacks {missing}")
     stored = payload["kind"]
+    if stored not in configs:
+        raise CheckpointError(f"{path} holds an agent of unknown kind {stored!r}; known: {sorted(configs)}")
     if kind is not None and stored != kind:
         raise CheckpointError(f"{path} holds a {stored!r} agent, not the {kind!r} agent asked for")
-    if _digest(stored, payload["config"], payload["parts"]) != payload.get("sha256"):
+    try:
+        digest = _digest(stored, payload["config"], payload["parts"])
+    except (KeyError, TypeError, AttributeError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a well-formed agent checkpoint ({type(e).__name__}: {e})") from e
+    if digest != payload["sha256"]:
         raise CheckpointError(f"{path} is damaged: its contents do not match their SHA-256 checksum")
-    config = _config_from_dict(configs[stored], payload["config"])
+    try:
+        return _rebuild(stored, configs[stored], modules, payload, device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} could not be rebuilt into a {stored!r} agent ({type(e).__name__}: {e})") from e
+
+
+def _rebuild(stored: str, config_cls: type, modules: dict[str, type], payload: dict, device) -> Agent:
+    config = _config_from_dict(config_cls, payload["config"])
     parts: dict[str, Any] = {}
     for name, spec in payload["parts"].items():
         tensors = spec["tensors"]

@@ -49,6 +49,15 @@ def plot_learning_curves(
         curves: ``{label: (x, ys)}`` with ``x`` of length ``points`` and ``ys``
             of shape ``(runs, points)``.
     """
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a mapping {{label: (x, ys)}}, got {type(curves).__name__}")
+    for label, (x, ys) in curves.items():
+        if np.ndim(ys) != 2:
+            raise ValueError(f"ys of {label!r} must have shape (runs, points), got {np.shape(ys)}")
+        if np.shape(x) != (np.shape(ys)[1],):
+            raise ValueError(
+                f"x of {label!r} must have one entry per point ({np.shape(ys)[1]} points), got {np.shape(x)}"
+            )
     ax = ax or plt.gca()
     for (label, (x, ys)), color in zip(curves.items(), COLORS * 3):
         mean, lo, hi = mean_confidence_band(np.asarray(ys), confidence)
@@ -62,7 +71,9 @@ def plot_learning_curves(
 
 
 def show_frame(frame: np.ndarray, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
-    """Show one ``render_mode="rgb_array"`` frame of an environment."""
+    """Show one ``render_mode="rgb_array"`` frame of an environment: ``(height, width, 3)``."""
+    if np.ndim(frame) != 3 or np.shape(frame)[2] not in (3, 4):
+        raise ValueError(f"frame must have shape (height, width, 3) (an RGB image), got {np.shape(frame)}")
     ax = ax or plt.gca()
     ax.imshow(frame)
     ax.set_axis_off()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from course_lib._validation import check_positive
+
 
 @dataclass(frozen=True)
 class Generators:
@@ -34,6 +36,7 @@ class Generators:
 
     def env_seeds(self, n: int) -> list[int]:
         """``n`` distinct seeds for ``env.reset(seed=...)``, derived from :attr:`seed`."""
+        check_positive("n", n, integer=True)
         return [int(s) for s in np.random.SeedSequence(self.seed).generate_state(n)]
 
 

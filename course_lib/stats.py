@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from course_lib._validation import check_positive, check_probability
+from course_lib._validation import as_float_array, check_positive, check_probability
 
 __all__ = ["iqm", "bootstrap_ci", "mean_confidence_band"]
 
@@ -23,11 +23,9 @@ def iqm(scores, axis: int | None = None) -> float | np.ndarray:
     median (wasteful) for few runs. With fewer than 4 runs it trims nothing and
     equals the plain mean.
     """
-    scores = np.asarray(scores, dtype=float)
+    scores = as_float_array("scores", scores)
     if scores.size == 0:
         raise ValueError("scores must not be empty")
-    if not np.isfinite(scores).all():
-        raise ValueError("scores must be finite")
     return stats.trim_mean(scores, 0.25, axis=axis)
 
 
@@ -51,7 +49,7 @@ def bootstrap_ci(
     Returns:
         ``(estimate, low, high)``.
     """
-    scores = np.asarray(scores, dtype=float)
+    scores = as_float_array("scores", scores)
     if scores.ndim == 1:
         scores = scores[:, None]
     if scores.ndim != 2 or scores.shape[0] < 2:
@@ -87,7 +85,7 @@ def mean_confidence_band(ys, confidence: float = 0.95) -> tuple[np.ndarray, np.n
     Returns:
         ``(mean, low, high)``, each ``(points,)``. With one run the band is the mean.
     """
-    ys = np.asarray(ys, dtype=float)
+    ys = as_float_array("ys", ys)
     if ys.ndim != 2:
         raise ValueError(f"ys must have shape (runs, points), got {ys.shape}")
     check_probability("confidence", confidence, low_open=True, high_open=True)

@@ -117,3 +117,82 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
     monkeypatch.undo()
     assert torch.equal(checkpoint.load(path)["x"], torch.ones(2))
     assert sorted(os.listdir(tmp_path)) == ["ckpt.pt"]
+
+
+def test_truncated_at_random_offsets_and_flipped_bytes_are_refused(results, tmp_path):
+    """Every cut and every flipped byte gives CheckpointError (naming the file), never changed weights."""
+    good = tmp_path / "good.pt"
+    save_agent(results["dqn"], good)
+    data = good.read_bytes()
+    rng = np.random.default_rng(0)
+    bad = tmp_path / "bad.pt"
+    for cut in rng.integers(1, len(data), size=25):
+        bad.write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match="bad.pt"):
+            load_agent(bad)
+    for pos in rng.integers(0, len(data), size=40):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0xFF
+        bad.write_bytes(bytes(flipped))
+        try:
+            agent = load_agent(bad)
+        except CheckpointError as e:
+            assert "bad.pt" in str(e)
+            continue
+        # a flip in bytes that carry no data (zip padding, unused header fields) must leave the weights intact
+        obs = torch.randn(3, 4)
+        assert torch.equal(agent.qnet(obs), results["dqn"].qnet(obs)), f"byte {pos} changed the weights silently"
+
+
+def test_structurally_wrong_agent_files_are_refused(results, tmp_path):
+    path = tmp_path / "agent.pt"
+    save_agent(results["reinforce"], path)
+    payload = torch.load(path, weights_only=True)
+    for change, words in (
+        (lambda p: p.pop("parts"), r"lacks \['parts'\]"),
+        (lambda p: p.pop("sha256"), r"lacks \['sha256'\]"),
+        (lambda p: p.update(kind="sac"), "unknown kind 'sac'"),
+        (lambda p: p["parts"]["policy"].pop("tensors"), "not a well-formed agent checkpoint"),
+    ):
+        broken = {**payload, "parts": {k: dict(v) for k, v in payload["parts"].items()}}
+        change(broken)
+        checkpoint.save(broken, path)
+        with pytest.raises(CheckpointError, match=words):
+            load_agent(path)
+
+
+def test_a_killed_save_leaves_no_file_that_loads_and_its_temporary_is_cleaned_up(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    checkpoint.save({"x": torch.ones(2)}, path)
+    # what a save killed half-way leaves: a temporary file from a process that no longer runs
+    dead_pid = 2**22 + 12345  # above Linux's default pid_max, so no process has it
+    orphan = tmp_path / f".ckpt.pt.{dead_pid}.abcd.tmp"
+    orphan.write_bytes(path.read_bytes()[:40])
+    old = tmp_path / ".ckpt.pt.999999999.efgh.tmp"
+    old.write_bytes(b"partial")
+    os.utime(old, (0, 0))  # written in 1970: stale by age whatever its pid
+    with pytest.raises(CheckpointError):
+        checkpoint.load(orphan)
+    assert torch.equal(checkpoint.load(path)["x"], torch.ones(2)), "the finished checkpoint is untouched"
+    checkpoint.save({"x": torch.zeros(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.pt"]
+    live = tmp_path / f".ckpt.pt.{os.getppid()}.wxyz.tmp"  # a save in progress in a live process stays
+    live.write_bytes(b"in progress")
+    assert checkpoint.remove_stale_temporaries(path) == []
+    assert live.exists()
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+BAD_INPUTS = [
+    bad("save-payload-list", lambda: checkpoint.save([1, 2], "x.pt"), TypeError, "payload"),
+    bad("save-agent-dict", lambda: save_agent({"qnet": 1}, "x.pt"), TypeError, "result"),
+    bad("load-agent-kind", lambda: load_agent("x.pt", kind="sac"), ValueError, "kind"),
+    bad("load-directory", lambda: checkpoint.load("."), CheckpointError, "."),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

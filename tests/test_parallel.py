@@ -25,3 +25,19 @@ def test_workers_and_errors(monkeypatch):
         run_parallel([1, 2])
     with pytest.raises(ValueError, match="workers"):
         run_parallel([lambda: 1], workers=0)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+BAD_INPUTS = [
+    bad("calls-not-callables", lambda: run_parallel([1, 2]), TypeError, "calls"),
+    bad("calls-generator-of-results", lambda: run_parallel("ab"), TypeError, "calls"),
+    bad("workers-zero", lambda: run_parallel([int], workers=0), ValueError, "workers"),
+    bad("workers-float", lambda: run_parallel([int], workers=1.5), ValueError, "workers"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -39,3 +39,32 @@ def test_show_frame_and_grid_paths_and_adaptation():
     x = np.linspace(-5, 5, 50)
     plotting.plot_adaptation(x, np.sin(x), x[:5], np.sin(x[:5]), {"before": 0 * x, "after 1 step": x}, ax=axes[2])
     assert len(axes[2].lines) == 3 and len(axes[2].collections) == 1  # truth, two predictions; support points
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+BAD_INPUTS = [
+    bad(
+        "curves-not-mapping",
+        lambda: plotting.plot_learning_curves([(np.arange(3), np.zeros((2, 3)))]),
+        TypeError,
+        "curves",
+    ),
+    bad(
+        "curves-x-length",
+        lambda: plotting.plot_learning_curves({"a": (np.arange(4), np.zeros((2, 3)))}),
+        ValueError,
+        "x",
+        "points",
+    ),
+    bad("curves-ys-1d", lambda: plotting.plot_learning_curves({"a": (np.arange(3), np.zeros(3))}), ValueError, "ys"),
+    bad("frame-2d-gray-float", lambda: plotting.show_frame(np.zeros((4, 4, 2))), ValueError, "frame"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    plt.close("all")
+    refused(call, exc, words)
+    plt.close("all")

@@ -21,3 +21,19 @@ def test_seed_everything_is_reproducible_and_returns_generators():
 def test_seed_everything_rejects_bad_seed(bad, exc):
     with pytest.raises(exc, match="seed must"):
         seed_everything(bad)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+BAD_INPUTS = [
+    bad("seed-str", lambda: seed_everything("0"), TypeError, "seed"),
+    bad("seed-negative", lambda: seed_everything(-3), ValueError, "seed"),
+    bad("seed-bool", lambda: seed_everything(True), TypeError, "seed"),
+    bad("env-seeds-zero", lambda: seed_everything(0).env_seeds(0), ValueError, "n"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

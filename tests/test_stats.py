@@ -60,3 +60,26 @@ def test_mean_confidence_band_is_a_t_interval_of_the_mean():
         mean_confidence_band(np.zeros(3))
     with pytest.raises(ValueError, match="confidence must lie"):
         mean_confidence_band(ys, 1.5)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+BAD_INPUTS = [
+    bad("iqm-empty", lambda: iqm([]), ValueError, "scores"),
+    bad("iqm-nan", lambda: iqm([1.0, np.nan, 2.0, 3.0]), ValueError, "scores", "finite"),
+    bad("iqm-strings", lambda: iqm(["a", "b"]), TypeError, "scores"),
+    bad("boot-one-run", lambda: bootstrap_ci([1.0]), ValueError, "scores"),
+    bad("boot-3d", lambda: bootstrap_ci(np.zeros((4, 2, 2))), ValueError, "scores"),
+    bad("boot-confidence-one", lambda: bootstrap_ci([1.0, 2.0, 3.0], confidence=1.0), ValueError, "confidence"),
+    bad("boot-resamples-zero", lambda: bootstrap_ci([1.0, 2.0, 3.0], n_resamples=0), ValueError, "n_resamples"),
+    bad("boot-nan", lambda: bootstrap_ci([1.0, np.nan, 3.0]), ValueError, "scores", "finite"),
+    bad("band-1d", lambda: mean_confidence_band(np.zeros(5)), ValueError, "ys"),
+    bad("band-confidence", lambda: mean_confidence_band(np.zeros((3, 5)), confidence=0.0), ValueError, "confidence"),
+    bad("band-inf", lambda: mean_confidence_band(np.full((3, 5), np.inf)), ValueError, "ys", "finite"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -42,7 +42,15 @@ import torch
 from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
-from course_lib._validation import check_hidden, check_positive
+from course_lib._validation import (
+    check_bool,
+    check_finite,
+    check_hidden,
+    check_positive,
+    check_shapes,
+    check_type,
+    validated,
+)
 from course_lib.meta.tasks import SinusoidFamily, TaskBatch
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.trainer import TrainResult, start_run
@@ -105,11 +113,37 @@ def _batch(params: Params, n: int) -> Params:
     return {k: v.expand(n, *v.shape) for k, v in params.items()}
 
 
+def check_task_data(forward: ForwardFn, params: Params, x: torch.Tensor, y: torch.Tensor) -> None:
+    """``forward`` callable, ``params`` a dict of tensors, ``x`` ``(n, k, in)`` and ``y`` ``(n, k, out)`` finite."""
+    if not callable(forward):
+        raise TypeError(f"forward must be callable (params, x) -> predictions, got {type(forward).__name__}")
+    check_type("params", params, dict, "of name -> tensor")
+    check_shapes(x=(x, "n k d_in"), y=(y, "n k d_out"))
+    check_finite("x", x)
+    check_finite("y", y)
+
+
+def _check_adapt(forward, params, x, y, alpha, steps, *, first_order=False, batched=False) -> None:
+    check_task_data(forward, params, x, y)
+    check_positive("alpha", alpha)
+    check_positive("steps", steps, integer=True, allow_zero=True)
+    check_bool("first_order", first_order)
+    check_bool("batched", batched)
+
+
+def _check_meta_gradient(forward, params, tasks, alpha, steps=1, **flags) -> None:
+    check_type("tasks", tasks, TaskBatch, "(from SinusoidFamily.sample)")
+    check_positive("steps", steps, integer=True)
+    _check_adapt(forward, params, tasks.x_support, tasks.y_support, alpha, steps, **flags)
+
+
+@validated(check_task_data)
 def task_losses(forward: ForwardFn, params: Params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean squared error of each task, ``(n_tasks,)``."""
     return ((forward(params, x) - y) ** 2).mean(dim=(1, 2))
 
 
+@validated(_check_adapt)
 def adapt(
     forward: ForwardFn,
     params: Params,
@@ -129,7 +163,6 @@ def adapt(
     (second order, ``create_graph=True``) unless ``first_order``, which treats
     each inner gradient as a constant. Otherwise the result is detached.
     """
-    check_positive("steps", steps, integer=True, allow_zero=True)
     p = params if batched else _batch(params, x.shape[0])
     outer = any(v.requires_grad for v in p.values())
     with torch.enable_grad():
@@ -144,6 +177,7 @@ def adapt(
     return p
 
 
+@validated(_check_meta_gradient)
 def maml_meta_gradient(
     forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int = 1, *, first_order: bool = False
 ) -> tuple[Params, torch.Tensor]:
@@ -158,6 +192,7 @@ def maml_meta_gradient(
     return dict(zip(theta, g)), loss.detach()
 
 
+@validated(_check_meta_gradient)
 def reptile_meta_gradient(
     forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int
 ) -> tuple[Params, torch.Tensor]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from course_lib._validation import check_positive
+from course_lib._validation import check_finite, check_positive, check_real, check_shapes
 
 __all__ = ["SinusoidFamily", "TaskBatch"]
 
@@ -38,6 +38,18 @@ class TaskBatch:
     y_support: torch.Tensor
     x_query: torch.Tensor
     y_query: torch.Tensor
+
+    def __post_init__(self) -> None:
+        check_shapes(
+            amplitude=(self.amplitude, "n"),
+            phase=(self.phase, "n"),
+            x_support=(self.x_support, "n k_support d_in"),
+            y_support=(self.y_support, "n k_support d_out"),
+            x_query=(self.x_query, "n k_query d_in"),
+            y_query=(self.y_query, "n k_query d_out"),
+        )
+        for name in ("x_support", "y_support", "x_query", "y_query"):
+            check_finite(name, getattr(self, name))
 
     def __len__(self) -> int:
         return self.amplitude.shape[0]
@@ -61,7 +73,10 @@ class SinusoidFamily:
 
     def __post_init__(self) -> None:
         for name in ("amplitude_range", "phase_range", "x_range"):
-            lo, hi = getattr(self, name)
+            value = getattr(self, name)
+            if not isinstance(value, (tuple, list)) or len(value) != 2:
+                raise TypeError(f"{name} must be a (low, high) pair, got {value!r}")
+            lo, hi = (check_real(f"{name}[{i}]", v) for i, v in enumerate(value))
             if not lo < hi:
                 raise ValueError(f"{name} must be (low, high) with low < high, got {(lo, hi)}")
 

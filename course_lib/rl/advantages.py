@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import as_tensor, check_finite, check_nonempty, check_probability
+from course_lib._validation import as_tensor, check_finite, check_no_overflow, check_nonempty, check_probability
 
 __all__ = ["gae"]
 
@@ -79,4 +79,5 @@ def gae(
     for t in range(rewards.shape[0] - 1, -1, -1):
         running = deltas[t] + gamma * lam * carry[t] * running
         adv[t] = running
-    return adv, adv + values
+    check_no_overflow("the advantages", adv, "rewards and values")
+    return adv, check_no_overflow("the targets", adv + values, "rewards and values")

@@ -287,7 +287,7 @@ def train_dqn(
                 if config.prioritized:
                     buffer.beta = config.per_beta + (1.0 - config.per_beta) * progress
                 batch = buffer.sample(config.batch_size, run.numpy)
-                stats = dqn_update(batch, qnet, target, optimizer, config)
+                stats = dqn_update.unchecked(batch, qnet, target, optimizer, config)  # checked once, above
                 if config.prioritized:
                     buffer.update_priorities(batch.indices, stats["td_abs"])
                 result.gradient_steps += 1

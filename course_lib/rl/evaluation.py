@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from course_lib._validation import check_positive
+from course_lib._validation import check_bool, check_positive, check_real
 from course_lib.rl.rollouts import make_vec_env
 
 __all__ = ["evaluate", "SolveTracker", "EvalSchedule"]
@@ -41,6 +41,8 @@ def evaluate(
     Returns:
         ``(n_episodes,)`` array of returns.
     """
+    if not callable(act):
+        raise TypeError(f"act must be callable (observations -> actions), got {type(act).__name__}")
     check_positive("n_episodes", n_episodes, integer=True)
     check_positive("seed", seed, integer=True, allow_zero=True)
     envs = make_vec_env(env_id, n_episodes, **make_kwargs)
@@ -51,6 +53,10 @@ def evaluate(
         a = act(torch.as_tensor(obs, dtype=torch.float32, device=device))
         if isinstance(a, torch.Tensor):
             a = a.cpu().numpy()
+        want = (n_episodes, *envs.single_action_space.shape)
+        if np.shape(a) != want:
+            envs.close()
+            raise ValueError(f"act must return actions of shape {want} (one per episode), got {np.shape(a)}")
         obs, r, term, trunc, _ = envs.step(a)
         returns += r * running
         running &= ~(term | trunc)
@@ -70,11 +76,15 @@ class SolveTracker:
     """
 
     def __init__(self, threshold: float | None = 475.0, *, higher_is_better: bool = True) -> None:
-        self.threshold = None if threshold is None else float(threshold)
-        self.higher_is_better = bool(higher_is_better)
+        self.threshold = None if threshold is None else check_real("threshold", threshold)
+        self.higher_is_better = check_bool("higher_is_better", higher_is_better)
         self.history: list[tuple[int, float, float]] = []
 
     def record(self, steps: int, seconds: float, score: float) -> None:
+        """Add one evaluation: env steps so far, training seconds so far, and its score (mean return)."""
+        check_positive("steps", steps, integer=True, allow_zero=True)
+        check_positive("seconds", seconds, allow_zero=True)
+        check_real("score", score)
         self.history.append((int(steps), float(seconds), float(score)))
 
     def solved(self, score: float) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib._validation import check_positive, check_probability
+from course_lib._validation import as_float_array, check_positive, check_probability
 
 __all__ = ["expected_td"]
 
@@ -39,7 +39,9 @@ def expected_td(
 
     ``target_every=1`` bootstraps from the current weights (no target network).
     """
-    X = np.asarray(features, dtype=float)
+    X = as_float_array("features", features)
+    if X.ndim != 2:
+        raise ValueError(f"features must have shape (n_states, n_features), got {X.shape}")
     n_states, n_features = X.shape
     if np.shape(transitions) != (n_states, n_states):
         raise ValueError(f"transitions must have shape ({n_states}, {n_states}), got {np.shape(transitions)}")
@@ -50,6 +52,8 @@ def expected_td(
     ):
         if np.shape(v) != (size,):
             raise ValueError(f"{name} must have shape ({size},), got {np.shape(v)}")
+    for name, v in (("transitions", transitions), ("rewards", rewards), ("w0", w0)):
+        as_float_array(name, v)
     if not np.isclose(np.sum(distribution), 1.0) or np.min(distribution) < 0:
         raise ValueError("distribution must be a probability vector")
     check_probability("gamma", gamma)

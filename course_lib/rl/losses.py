@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from course_lib._validation import check_finite, check_positive
+from course_lib._validation import check_finite, check_nonempty, check_positive
 
 __all__ = ["value_loss", "huber_loss"]
 
@@ -28,6 +28,7 @@ def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
         raise ValueError(
             f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
         )
+    check_nonempty("prediction", prediction)
     check_finite("target", target)
 
 

@@ -82,6 +82,14 @@ def _check_generator(rng) -> None:
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
 
 
+def _trusted_batch(*fields: torch.Tensor) -> ReplayBatch:
+    """A :class:`ReplayBatch` from the buffer's own arrays, which :meth:`ReplayBuffer.add` checked on the way
+    in: it skips ``__post_init__``'s checks (about 20 us a batch, 2% of a DQN gradient step)."""
+    batch = object.__new__(ReplayBatch)
+    batch.__dict__.update(zip(ReplayBatch.__dataclass_fields__, fields))
+    return batch
+
+
 class ReplayBuffer:
     """A first-in-first-out ring of the last ``capacity`` transitions.
 
@@ -162,6 +170,8 @@ class ReplayBuffer:
             raise TypeError(f"actions must have an integer dtype for this buffer, got {actions.dtype}")
         if not np.issubdtype(steps.dtype, np.integer) or (steps < 1).any():
             raise ValueError("steps must be integers >= 1")
+        for name in ("obs", "rewards", "next_obs"):
+            check_finite(name, arrays[name])
         return b
 
     def add(
@@ -221,7 +231,7 @@ class ReplayBuffer:
         def t(x: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(x).to(self.device)
 
-        return ReplayBatch(
+        return _trusted_batch(
             t(self.obs[idx]),
             t(self.actions[idx]),
             t(self.rewards[idx]),
@@ -449,6 +459,7 @@ def autocorrelation(x, max_lag: int = 40) -> np.ndarray:
     :math:`z`, for :math:`k = 1..` ``max_lag`` (notebook 06). About :math:`\pm 2/\sqrt n` is noise."""
     x = np.asarray(x, dtype=float)
     check_positive("max_lag", max_lag, integer=True)
+    check_finite("x", x)
     if x.ndim != 1 or len(x) <= max_lag + 1:
         raise ValueError(f"x must be 1-D and longer than max_lag + 1 = {max_lag + 1}, got shape {x.shape}")
     if x.std() == 0:

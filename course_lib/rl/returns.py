@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import as_tensor, check_finite, check_nonempty, check_probability
+from course_lib._validation import as_tensor, check_finite, check_no_overflow, check_nonempty, check_probability
 
 __all__ = ["discounted_return", "reward_to_go"]
 
@@ -48,7 +48,7 @@ def discounted_return(rewards: torch.Tensor, gamma: float, *, mask: torch.Tensor
         rewards = rewards * mask
     T = rewards.shape[-1]
     discounts = gamma ** torch.arange(T, dtype=rewards.dtype, device=rewards.device)
-    return (rewards * discounts).sum(dim=-1)
+    return check_no_overflow("the return", (rewards * discounts).sum(dim=-1), "rewards")
 
 
 def reward_to_go(
@@ -120,4 +120,4 @@ def reward_to_go(
     for t in range(rewards.shape[0] - 1, -1, -1):
         future = rewards[t] + gamma * (continues[t] * future + boot_value[t])
         out[t] = future
-    return out
+    return check_no_overflow("the reward-to-go", out, "rewards or next_values")

@@ -61,7 +61,7 @@ class TrainResult:
         rows = [row for row in self.log if key in row]
         if not rows:
             known = sorted({k for row in self.log for k in row})
-            raise KeyError(f"no {key!r} in this result's log; it has {known}")
+            raise ValueError(f"key {key!r} is not in this result's log; it has {known}")
         return np.array([row["step"] for row in rows]), np.array([row[key] for row in rows])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import check_positive, check_probability
+from course_lib._validation import check_bool, check_positive, check_probability, check_shapes, check_type
 from course_lib.rl.losses import value_loss
 from course_lib.rl.policies import ValueNet
 from course_lib.rl.rollouts import Rollout
@@ -24,6 +24,9 @@ def fit_value(
 ) -> float:
     r"""``steps`` full-batch optimizer steps on :math:`\frac1n\sum_i \tfrac12 (G_i - V_\phi(s_i))^2`; returns the last loss."""
     check_positive("steps", steps, integer=True)
+    check_type("value", value, ValueNet)
+    check_type("optimizer", optimizer, torch.optim.Optimizer)
+    check_shapes(obs=(obs, "n obs_dim"), targets=(targets, "n"))
     for _ in range(steps):
         loss = value_loss(value(obs), targets)
         optimizer.zero_grad(set_to_none=True)
@@ -38,6 +41,8 @@ def td_targets(value: ValueNet, rollout: Rollout, gamma: float, *, detach: bool 
     ``detach=True`` (semi-gradient) makes the target a constant for autograd.
     """
     gamma = check_probability("gamma", gamma)
+    check_type("rollout", rollout, Rollout)
+    check_bool("detach", detach)
     v_next = value(rollout.next_obs.flatten(0, 1)).view_as(rollout.rewards)
     if detach:
         v_next = v_next.detach()
@@ -58,6 +63,8 @@ def fit_td0(
     Returns the loss after each step.
     """
     check_positive("steps", steps, integer=True)
+    check_type("rollout", rollout, Rollout)
+    check_bool("semi_gradient", semi_gradient)
     obs = rollout.obs.flatten(0, 1)
     losses = []
     for _ in range(steps):

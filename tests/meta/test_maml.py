@@ -104,3 +104,52 @@ def test_every_method_lowers_held_out_error_in_a_short_run(method, steps):
     assert after[steps] < 0.85 * before[steps], (method, before, after)
     assert len(result.log) == 300 and result.train_seconds > 0 and result.episodes == []
     assert result.evaluations.steps == [300 * config.meta_batch]  # the final parameters, scored on held-out tasks
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from course_lib.meta.maml import maml_meta_gradient  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_P = init_mlp((1, 8, 1), generator=torch.Generator().manual_seed(0))
+_TASKS = SinusoidFamily().sample(3, 5, 5, torch.Generator().manual_seed(0))
+_XS, _YS = _TASKS.x_support, _TASKS.y_support
+BAD_INPUTS = [
+    bad("init-sizes-one", lambda: init_mlp((4,)), ValueError, "sizes"),
+    bad("init-sizes-zero", lambda: init_mlp((1, 0, 1)), ValueError, "sizes"),
+    bad("adapt-alpha-negative", lambda: adapt(batched_mlp, _P, _XS, _YS, -0.1, 1), ValueError, "alpha"),
+    bad("adapt-alpha-str", lambda: adapt(batched_mlp, _P, _XS, _YS, "0.01", 1), TypeError, "alpha"),
+    bad("adapt-steps-negative", lambda: adapt(batched_mlp, _P, _XS, _YS, 0.01, -1), ValueError, "steps"),
+    bad("adapt-y-shape", lambda: adapt(batched_mlp, _P, _XS, _YS[:, :4], 0.01, 1), ValueError, "y"),
+    bad("adapt-x-2d", lambda: adapt(batched_mlp, _P, _XS[:, :, 0], _YS[:, :, 0], 0.01, 1), ValueError, "x"),
+    bad(
+        "adapt-y-nan",
+        lambda: adapt(batched_mlp, _P, _XS, torch.full_like(_YS, float("nan")), 0.01, 1),
+        ValueError,
+        "y",
+        "finite",
+    ),
+    bad("adapt-params-list", lambda: adapt(batched_mlp, list(_P.values()), _XS, _YS, 0.01, 1), TypeError, "params"),
+    bad(
+        "adapt-first-order-str",
+        lambda: adapt(batched_mlp, _P, _XS, _YS, 0.01, 1, first_order="no"),
+        TypeError,
+        "first_order",
+    ),
+    bad("adapt-forward", lambda: adapt("mlp", _P, _XS, _YS, 0.01, 1), TypeError, "forward"),
+    bad("maml-tasks-type", lambda: maml_meta_gradient(batched_mlp, _P, {"x": _XS}, 0.01), TypeError, "tasks"),
+    bad("maml-steps-zero", lambda: maml_meta_gradient(batched_mlp, _P, _TASKS, 0.01, 0), ValueError, "steps"),
+    bad("reptile-alpha-zero", lambda: reptile_meta_gradient(batched_mlp, _P, _TASKS, 0.0, 1), ValueError, "alpha"),
+    bad("task-losses-shape", lambda: task_losses(batched_mlp, _P, _XS, _YS[:2]), ValueError, "y"),
+    bad("module-forward-type", lambda: module_forward(lambda x: x), TypeError, "module"),
+    bad("curve-steps-negative", lambda: adaptation_curve(_P, _TASKS, 0.01, -1), ValueError, "max_steps"),
+    bad("config-method", lambda: MetaConfig(method="maml2"), ValueError, "method"),
+    bad("config-final-lr", lambda: MetaConfig(final_lr_fraction=1.5), ValueError, "final_lr_fraction"),
+    bad("config-family", lambda: MetaConfig(family="sinusoid"), TypeError, "family"),
+    bad("config-meta-batch-zero", lambda: MetaConfig(meta_batch=0), ValueError, "meta_batch"),
+    bad("train-seed-float", lambda: meta_train(MetaConfig(iterations=1), seed=0.5), TypeError, "seed"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -43,3 +43,44 @@ def test_bad_input(call, exc, words):
     with pytest.raises(exc) as info:
         call(SinusoidFamily())
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------- table of bad inputs, refused with the argument named
+from course_lib.meta.tasks import TaskBatch  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_G = torch.Generator().manual_seed(0)
+_T = SinusoidFamily().sample(2, 3, 4, torch.Generator().manual_seed(0))
+BAD_INPUTS = [
+    bad("family-range-reversed", lambda: SinusoidFamily(amplitude_range=(5.0, 0.1)), ValueError, "amplitude_range"),
+    bad("family-range-nan", lambda: SinusoidFamily(x_range=(float("nan"), 1.0)), ValueError, "x_range"),
+    bad("family-range-scalar", lambda: SinusoidFamily(phase_range=3.14), TypeError, "phase_range"),
+    bad("sample-n-zero", lambda: SinusoidFamily().sample(0, 3, 3, _G), ValueError, "n_tasks"),
+    bad("sample-generator", lambda: SinusoidFamily().sample(2, 3, 3, 0), TypeError, "generator"),
+    bad(
+        "batch-y-support-shape",
+        lambda: TaskBatch(_T.amplitude, _T.phase, _T.x_support, _T.y_query, _T.x_query, _T.y_query),
+        ValueError,
+        "y_support",
+    ),
+    bad(
+        "batch-phase-short",
+        lambda: TaskBatch(_T.amplitude, _T.phase[:1], _T.x_support, _T.y_support, _T.x_query, _T.y_query),
+        ValueError,
+        "phase",
+    ),
+    bad(
+        "batch-x-query-nan",
+        lambda: TaskBatch(
+            _T.amplitude, _T.phase, _T.x_support, _T.y_support, torch.full_like(_T.x_query, float("nan")), _T.y_query
+        ),
+        ValueError,
+        "x_query",
+        "finite",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_table_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

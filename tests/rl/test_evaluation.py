@@ -43,3 +43,37 @@ def test_solve_tracker_lower_is_better_and_no_threshold():
     none = SolveTracker(None)
     none.record(1, 0.0, 1e9)
     assert none.first_solved is None and none.final_return == 1e9
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+
+def _zeros(obs):
+    return torch.zeros(len(obs), dtype=torch.long)
+
+
+BAD_INPUTS = [
+    bad("evaluate-episodes-zero", lambda: evaluate(_zeros, "CartPole-v1", 0), ValueError, "n_episodes"),
+    bad("evaluate-seed-negative", lambda: evaluate(_zeros, "CartPole-v1", 2, seed=-1), ValueError, "seed"),
+    bad("evaluate-act-not-callable", lambda: evaluate("greedy", "CartPole-v1", 2), TypeError, "act"),
+    bad("evaluate-unknown-env", lambda: evaluate(_zeros, "CartPole-v7", 2), ValueError, "env_id"),
+    bad(
+        "evaluate-wrong-action-count",
+        lambda: evaluate(lambda o: torch.zeros(1, dtype=torch.long), "CartPole-v1", 3),
+        ValueError,
+        "act",
+        "(3,)",
+    ),
+    bad("tracker-threshold-str", lambda: SolveTracker("475"), TypeError, "threshold"),
+    bad("tracker-flag-str", lambda: SolveTracker(475.0, higher_is_better="yes"), TypeError, "higher_is_better"),
+    bad("tracker-record-nan", lambda: SolveTracker(475.0).record(100, 1.0, float("nan")), ValueError, "score"),
+    bad("tracker-record-steps-negative", lambda: SolveTracker(475.0).record(-1, 1.0, 10.0), ValueError, "steps"),
+    bad("schedule-every-negative", lambda: EvalSchedule(-5), ValueError, "every"),
+    bad("schedule-every-float", lambda: EvalSchedule(1000.0), TypeError, "every"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

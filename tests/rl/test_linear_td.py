@@ -53,3 +53,35 @@ def test_bad_inputs():
         expected_td(X, P[:6], ZERO, baird.BEHAVIOUR_DISTRIBUTION, baird.INITIAL_WEIGHTS)
     with pytest.raises(ValueError, match="target_every"):
         expected_td(X, P, ZERO, baird.BEHAVIOUR_DISTRIBUTION, baird.INITIAL_WEIGHTS, target_every=0)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_X = np.eye(3)
+_P = np.full((3, 3), 1 / 3)
+_D = np.full(3, 1 / 3)
+
+
+def _td(**change):
+    kwargs = dict(features=_X, transitions=_P, rewards=np.zeros(3), distribution=_D, w0=np.zeros(3))
+    kwargs.update(change)
+    return lambda: expected_td(**kwargs)
+
+
+BAD_INPUTS = [
+    bad("transitions-shape", _td(transitions=np.eye(2)), ValueError, "transitions"),
+    bad("rewards-shape", _td(rewards=np.zeros(2)), ValueError, "rewards"),
+    bad("w0-shape", _td(w0=np.zeros(4)), ValueError, "w0"),
+    bad("distribution-not-probability", _td(distribution=np.array([0.5, 0.5, 0.5])), ValueError, "distribution"),
+    bad("features-1d", _td(features=np.zeros(3)), ValueError, "features"),
+    bad("rewards-nan", _td(rewards=np.array([0.0, np.nan, 0.0])), ValueError, "rewards", "finite"),
+    bad("gamma", _td(gamma=1.2), ValueError, "gamma"),
+    bad("alpha-zero", _td(alpha=0.0), ValueError, "alpha"),
+    bad("target-every-zero", _td(target_every=0), ValueError, "target_every"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

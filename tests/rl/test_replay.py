@@ -246,3 +246,95 @@ def test_autocorrelation_of_an_ar1_process_is_phi_to_the_k():
     assert abs(autocorrelation(rng.normal(size=n), 1)[0]) < 4 / np.sqrt(n)  # white noise
     with pytest.raises(ValueError, match="constant"):
         autocorrelation(np.ones(100), 3)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from course_lib.rl.replay import autocorrelation  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+
+def _filled(kind=ReplayBuffer, **kwargs):
+    buf = kind(16, (3,), **kwargs)
+    buf.add(**batch(np.arange(8)))
+    return buf
+
+
+def _add(**change):
+    return lambda: ReplayBuffer(16, (3,)).add(**{**batch(np.arange(4)), **change})
+
+
+_RNG = np.random.default_rng(0)
+BAD_INPUTS = [
+    bad("buffer-capacity-float", lambda: ReplayBuffer(10.0, (3,)), TypeError, "capacity"),
+    bad("buffer-obs-shape-int", lambda: ReplayBuffer(10, 3), ValueError, "obs_shape"),
+    bad("buffer-action-shape-zero", lambda: ReplayBuffer(10, (3,), action_shape=(0,)), ValueError, "action_shape"),
+    bad("add-rewards-nan", _add(rewards=np.array([0, np.nan, 0, 0], np.float32)), ValueError, "rewards", "finite"),
+    bad("add-obs-inf", _add(obs=np.full((4, 3), np.inf, np.float32)), ValueError, "obs", "finite"),
+    bad("add-rewards-column", _add(rewards=np.zeros((4, 1), np.float32)), ValueError, "rewards"),
+    bad("add-terminated-int", _add(terminated=np.zeros(4, np.int64)), TypeError, "terminated"),
+    bad("add-actions-float", _add(actions=np.zeros(4, np.float32)), TypeError, "actions"),
+    bad("add-steps-zero", _add(steps=np.zeros(4, np.int64)), ValueError, "steps"),
+    bad("add-next-obs-list", _add(next_obs=[[0.0] * 3] * 4), TypeError, "next_obs"),
+    bad("add-truncated-short", _add(truncated=np.zeros(3, bool)), ValueError, "truncated"),
+    bad("sample-too-many", lambda: _filled().sample(9, _RNG), ValueError, "batch_size"),
+    bad("sample-batch-zero", lambda: _filled().sample(0, _RNG), ValueError, "batch_size"),
+    bad("sample-rng-int", lambda: _filled().sample(4, 0), TypeError, "rng"),
+    bad("sample-rng-legacy", lambda: _filled().sample(4, np.random.RandomState(0)), TypeError, "rng"),
+    bad("per-alpha-negative", lambda: PrioritizedReplayBuffer(16, (3,), alpha=-0.1), ValueError, "alpha"),
+    bad("per-beta-above-1", lambda: PrioritizedReplayBuffer(16, (3,), beta=1.5), ValueError, "beta"),
+    bad("per-eps-zero", lambda: PrioritizedReplayBuffer(16, (3,), eps=0.0), ValueError, "eps"),
+    bad("per-sample-beta", lambda: _filled(PrioritizedReplayBuffer).sample(4, _RNG, beta=-0.5), ValueError, "beta"),
+    bad(
+        "per-priorities-nan",
+        lambda: _filled(PrioritizedReplayBuffer).update_priorities(np.arange(2), np.array([1.0, np.nan])),
+        ValueError,
+        "priorities",
+        "NaN",
+    ),
+    bad(
+        "per-priorities-negative",
+        lambda: _filled(PrioritizedReplayBuffer).update_priorities(np.arange(2), np.array([1.0, -1.0])),
+        ValueError,
+        "priorities",
+    ),
+    bad(
+        "per-priorities-shape",
+        lambda: _filled(PrioritizedReplayBuffer).update_priorities(np.arange(2), np.ones(3)),
+        ValueError,
+        "priorities",
+    ),
+    bad(
+        "per-indices-out-of-range",
+        lambda: _filled(PrioritizedReplayBuffer).update_priorities(np.array([0, 99]), np.ones(2)),
+        ValueError,
+        "indices",
+    ),
+    bad("sumtree-capacity-zero", lambda: SumTree(0), ValueError, "capacity"),
+    bad(
+        "sumtree-update-negative", lambda: SumTree(4).update(np.arange(2), np.array([1.0, -2.0])), ValueError, "values"
+    ),
+    bad("sumtree-update-index", lambda: SumTree(4).update(np.array([7]), np.ones(1)), ValueError, "idx"),
+    bad("nstep-n-zero", lambda: NStepAccumulator(0, 0.99, 2), ValueError, "n"),
+    bad("nstep-gamma", lambda: NStepAccumulator(3, 1.1, 2), ValueError, "gamma"),
+    bad(
+        "nstep-rewards-shape",
+        lambda: NStepAccumulator(3, 0.9, 2).push(
+            np.zeros((3, 3)), np.zeros(3), np.zeros(3), np.zeros((3, 3)), np.zeros(3, bool), np.zeros(3, bool)
+        ),
+        ValueError,
+        "rewards",
+    ),
+    bad(
+        "autocorr-max-lag-zero",
+        lambda: autocorrelation(np.random.default_rng(0).normal(size=100), max_lag=0),
+        ValueError,
+        "max_lag",
+    ),
+    bad("autocorr-too-short", lambda: autocorrelation(np.ones(5), max_lag=10), ValueError, "max_lag"),
+    bad("autocorr-nan", lambda: autocorrelation(np.array([0.0, np.nan] * 30), max_lag=3), ValueError, "x", "finite"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -92,3 +92,56 @@ def test_bad_input_gets_a_clear_error():
         greedy_path(gym.make("CliffWalking-v1"), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="gamma"):
         value_iteration(bellman.SMALL_MDP, 2.0)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_Q = np.zeros((4, 2))
+_RNG = np.random.default_rng(0)
+BAD_INPUTS = [
+    bad("vi-gamma", lambda: value_iteration(bellman.SMALL_MDP, 1.5), ValueError, "gamma"),
+    bad("vi-P-list", lambda: value_iteration([[]], 0.9), TypeError, "P"),
+    bad("vi-tol-zero", lambda: value_iteration(bellman.SMALL_MDP, 0.9, tol=0.0), ValueError, "tol"),
+    bad("vi-max-iter-zero", lambda: value_iteration(bellman.SMALL_MDP, 0.9, max_iter=0), ValueError, "max_iter"),
+    bad("eps-greedy-epsilon", lambda: epsilon_greedy(_Q[0], 1.5, _RNG), ValueError, "epsilon"),
+    bad("eps-greedy-rng", lambda: epsilon_greedy(_Q[0], 0.1, 0), TypeError, "rng"),
+    bad("eps-greedy-q-2d", lambda: epsilon_greedy(_Q, 0.1, _RNG), ValueError, "q"),
+    bad("q-target-state-range", lambda: q_learning_target(_Q, 0.0, 4, False, 0.9), ValueError, "s2"),
+    bad("q-target-terminated-str", lambda: q_learning_target(_Q, 0.0, 1, "no", 0.9), TypeError, "terminated"),
+    bad("q-target-reward-nan", lambda: q_learning_target(_Q, float("nan"), 1, False, 0.9), ValueError, "r"),
+    bad("q-target-gamma", lambda: q_learning_target(_Q, 0.0, 1, False, -0.5), ValueError, "gamma"),
+    bad("sarsa-target-action-range", lambda: sarsa_target(_Q, 0.0, 1, 2, False, 0.9), ValueError, "a2"),
+    bad("sarsa-target-q-list", lambda: sarsa_target([[0.0]], 0.0, 0, 0, False, 0.9), TypeError, "Q"),
+    bad("td-update-alpha", lambda: td_update(_Q.copy(), 0, 0, 1.0, 0.0), ValueError, "alpha"),
+    bad("td-update-state-float", lambda: td_update(_Q.copy(), 0.5, 0, 1.0, 0.1), TypeError, "s"),
+    bad("td-update-target-inf", lambda: td_update(_Q.copy(), 0, 0, float("inf"), 0.1), ValueError, "target"),
+    bad("config-algo", lambda: TDConfig(algo="expected_sarsa"), ValueError, "algo"),
+    bad("config-env-kwargs", lambda: TDConfig(env_kwargs=[("is_slippery", True)]), TypeError, "env_kwargs"),
+    bad("config-alpha-zero", lambda: TDConfig(alpha=0.0), ValueError, "alpha"),
+    bad("config-episodes-zero", lambda: TDConfig(n_episodes=0), ValueError, "n_episodes"),
+    bad(
+        "train-box-observations",
+        lambda: train_tabular(TDConfig(env_id="CartPole-v1", n_episodes=1), seed=0),
+        ValueError,
+        "Discrete",
+    ),
+    bad(
+        "train-unknown-env",
+        lambda: train_tabular(TDConfig(env_id="CliffWalking-v9", n_episodes=1), seed=0),
+        ValueError,
+        "env_id",
+    ),
+    bad("greedy-path-q-shape", lambda: greedy_path(gym.make("CliffWalking-v1"), np.zeros((3, 4))), ValueError, "Q"),
+    bad(
+        "greedy-path-max-steps",
+        lambda: greedy_path(gym.make("CliffWalking-v1"), np.zeros((48, 4)), max_steps=0),
+        ValueError,
+        "max_steps",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

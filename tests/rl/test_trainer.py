@@ -132,7 +132,7 @@ def test_log_series():
     result = train_actor_critic(TINY["ppo"][1], seed=0)
     steps, kl = result.log_series("approx_kl")
     assert len(steps) == len(kl) == len(result.log) and (kl >= -1e-6).all()
-    with pytest.raises(KeyError, match="no 'nonsense' in this result's log"):
+    with pytest.raises(ValueError, match="key 'nonsense' is not in this result's log"):
         result.log_series("nonsense")
 
 
@@ -147,3 +147,50 @@ def test_trainers_run_on_cuda(name):
     tensors += list(getattr(result, "params", {}).values())
     assert tensors and all(t.is_cuda for t in tensors)
     assert result.evaluations.final_return is not None
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_DQN = TINY["dqn"][1]
+BAD_INPUTS = [
+    bad(
+        "start-config-type",
+        lambda: start_run({"lr": 1}, DQNConfig, seed=0, device=None, callback=None),
+        TypeError,
+        "config",
+    ),
+    bad(
+        "start-seed-negative",
+        lambda: start_run(_DQN, DQNConfig, seed=-2, device=None, callback=None),
+        ValueError,
+        "seed",
+    ),
+    bad(
+        "start-seed-numpy-float",
+        lambda: start_run(_DQN, DQNConfig, seed=np.float64(1), device=None, callback=None),
+        TypeError,
+        "seed",
+    ),
+    bad(
+        "start-callback",
+        lambda: start_run(_DQN, DQNConfig, seed=0, device=None, callback=[print]),
+        TypeError,
+        "callback",
+    ),
+    bad(
+        "start-device-type", lambda: start_run(_DQN, DQNConfig, seed=0, device=0.5, callback=None), TypeError, "device"
+    ),
+    bad(
+        "log-series-unknown",
+        lambda: TrainResult(config=_DQN, evaluations=None).log_series("loss"),
+        ValueError,
+        "key",
+        "loss",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)

@@ -56,3 +56,50 @@ def test_binned_means_of_a_calibrated_predictor_follow_the_diagonal():
         binned_means(pred, target[:10])
     with pytest.raises(ValueError, match="at least bins"):
         binned_means(pred[:3], target[:3], 8)
+
+
+# ---------------------------------------------------------------- bad inputs, refused with the argument named
+from course_lib.rl.value_learning import binned_means  # noqa: E402
+from tests.bad_inputs import bad, refused  # noqa: E402
+
+_VN = ValueNet(4, (8,), generator=torch.Generator().manual_seed(0))
+_VOPT = torch.optim.SGD(_VN.parameters(), lr=0.0)
+_F2 = torch.zeros(3, 2, dtype=torch.bool)
+_R2 = Rollout(
+    torch.zeros(3, 2, 4), torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, 2), _F2, _F2, torch.zeros(3, 2, 4)
+)
+BAD_INPUTS = [
+    bad(
+        "fit-targets-column",
+        lambda: fit_value(_VN, _VOPT, torch.zeros(5, 4), torch.zeros(5, 1), 1),
+        ValueError,
+        "target",
+    ),
+    bad(
+        "fit-targets-nan",
+        lambda: fit_value(_VN, _VOPT, torch.zeros(5, 4), torch.full((5,), float("nan")), 1),
+        ValueError,
+        "target",
+        "finite",
+    ),
+    bad("fit-steps-zero", lambda: fit_value(_VN, _VOPT, torch.zeros(5, 4), torch.zeros(5), 0), ValueError, "steps"),
+    bad("fit-obs-width", lambda: fit_value(_VN, _VOPT, torch.zeros(5, 3), torch.zeros(5), 1), ValueError, "obs"),
+    bad("td-targets-gamma", lambda: td_targets(_VN, _R2, 1.5), ValueError, "gamma"),
+    bad("td-targets-rollout", lambda: td_targets(_VN, {"rewards": torch.zeros(3)}, 0.9), TypeError, "rollout"),
+    bad("td-targets-detach-str", lambda: td_targets(_VN, _R2, 0.9, detach="yes"), TypeError, "detach"),
+    bad(
+        "td0-semi-gradient-str",
+        lambda: fit_td0(_VN, _VOPT, _R2, 0.9, 1, semi_gradient="no"),
+        TypeError,
+        "semi_gradient",
+    ),
+    bad("td0-steps-float", lambda: fit_td0(_VN, _VOPT, _R2, 0.9, 1.5), TypeError, "steps"),
+    bad("binned-bins-zero", lambda: binned_means(torch.zeros(10), torch.zeros(10), 0), ValueError, "bins"),
+    bad("binned-shapes", lambda: binned_means(torch.zeros(10), torch.zeros(9)), ValueError, "target"),
+    bad("binned-too-few", lambda: binned_means(torch.zeros(3), torch.zeros(3), 8), ValueError, "bins"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
+def test_bad_input_is_refused_clearly(call, exc, words):
+    refused(call, exc, words)
