@@ -43,3 +43,38 @@ def show_source(obj: Any) -> Source:
     if module is not None and module is not obj:
         title = f"{module.__name__}.{title}"
     return Source(textwrap.dedent(code).rstrip(), title)
+
+
+class Equation:
+    r"""``lhs = rhs`` typeset in Jupyter and the book, never evaluated.
+
+    ``sp.Eq(symbol, matrix)`` *evaluates* to a boolean and a cell would show a bare
+    ``False``; this object only ever renders the two sides with :func:`sympy.latex`.
+    ``relation`` is the LaTeX between them (``"="``, ``"\neq"``, ``"\approx"``...).
+    """
+
+    def __init__(self, lhs: Any, rhs: Any, relation: str = "=") -> None:
+        if isinstance(lhs, bool) or isinstance(rhs, bool):
+            raise TypeError("lhs and rhs must be expressions, not booleans (was an equation evaluated already?)")
+        self.lhs, self.rhs, self.relation = lhs, rhs, relation
+
+    def latex(self) -> str:
+        import sympy as sp  # notebooks only: training code never imports SymPy
+
+        def tex(side: Any) -> str:
+            return side if isinstance(side, str) else sp.latex(side)
+
+        return f"{tex(self.lhs)} {self.relation} {tex(self.rhs)}"
+
+    def _repr_latex_(self) -> str:
+        return (
+            f"$$\\begin{{aligned}}{self.latex()}\\end{{aligned}}$$" if "\\\\" in self.latex() else f"$${self.latex()}$$"
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.lhs} {self.relation} {self.rhs}"
+
+
+def show_equation(lhs: Any, rhs: Any, relation: str = "=") -> Equation:
+    """Display ``lhs = rhs`` (SymPy expressions, matrices or LaTeX strings) as an equation; see :class:`Equation`."""
+    return Equation(lhs, rhs, relation)

@@ -10,7 +10,16 @@ import numpy as np
 
 from course_lib.stats import mean_confidence_band
 
-__all__ = ["use_course_style", "plot_learning_curves", "show_frame", "plot_grid_paths", "plot_adaptation", "COLORS"]
+__all__ = [
+    "use_course_style",
+    "plot_learning_curves",
+    "learning_curve_band",
+    "legend_outside",
+    "show_frame",
+    "plot_grid_paths",
+    "plot_adaptation",
+    "COLORS",
+]
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 
@@ -35,19 +44,57 @@ def use_course_style() -> None:
     )
 
 
+BANDS = {
+    "ci": "{confidence:.0%} CI of the mean",  # Student-t interval of the mean over runs, point by point
+    "iqr": "25-75th percentile of runs",  # the middle half of the runs themselves
+}
+
+
+def learning_curve_band(
+    ys: np.ndarray, band: str = "ci", *, confidence: float = 0.95, bounds: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The centre line and band of a learning curve over runs: ``(centre, low, high)``, each ``(points,)``.
+
+    ``band="ci"``: the mean and a Student-t confidence interval of the mean (:func:`course_lib.stats.mean_confidence_band`).
+    ``band="iqr"``: the median and the 25th-75th percentiles of the runs.
+    ``bounds=(low, high)``: the values a run can take (CartPole returns lie in [0, 500]); the band is
+    clipped to them, since neither a mean nor a percentile of such values can leave that range.
+    """
+    ys = np.asarray(ys, dtype=float)
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {tuple(BANDS)}, got {band!r}")
+    if band == "ci":
+        centre, lo, hi = mean_confidence_band(ys, confidence)
+    else:
+        if ys.ndim != 2:
+            raise ValueError(f"ys must have shape (runs, points), got {ys.shape}")
+        lo, centre, hi = np.percentile(ys, [25, 50, 75], axis=0)
+    if bounds is not None:
+        low, high = bounds
+        if not low < high:
+            raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+        lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
+    return centre, lo, hi
+
+
 def plot_learning_curves(
     curves: Mapping[str, tuple[Sequence[float], np.ndarray]],
     ax: plt.Axes | None = None,
     *,
     xlabel: str = "environment steps",
     ylabel: str = "return",
+    band: str = "ci",
     confidence: float = 0.95,
+    bounds: tuple[float, float] | None = None,
 ) -> plt.Axes:
-    """Plot mean curves with a confidence band over runs (seeds).
+    """Plot one curve per method with a band over runs (seeds); the legend says what the band is.
 
     Args:
         curves: ``{label: (x, ys)}`` with ``x`` of length ``points`` and ``ys``
             of shape ``(runs, points)``.
+        band, confidence, bounds: see :func:`learning_curve_band`.
+
+    The legend sits outside the axes, on the right, so it never hides data.
     """
     if not isinstance(curves, Mapping):
         raise TypeError(f"curves must be a mapping {{label: (x, ys)}}, got {type(curves).__name__}")
@@ -59,15 +106,25 @@ def plot_learning_curves(
                 f"x of {label!r} must have one entry per point ({np.shape(ys)[1]} points), got {np.shape(x)}"
             )
     ax = ax or plt.gca()
+    what = BANDS.get(band, "").format(confidence=confidence)
+    centre_name = "mean" if band == "ci" else "median"
     for (label, (x, ys)), color in zip(curves.items(), COLORS * 3):
-        mean, lo, hi = mean_confidence_band(np.asarray(ys), confidence)
-        n = np.asarray(ys).shape[0]
-        ax.plot(x, mean, color=color, label=f"{label} (n={n})")
+        centre, lo, hi = learning_curve_band(ys, band, confidence=confidence, bounds=bounds)
+        ax.plot(x, centre, color=color, label=f"{label}: {centre_name} of {np.shape(ys)[0]} runs")
         ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.fill_between([], [], [], color="0.5", alpha=0.3, linewidth=0, label=f"band: {what}")
+    if bounds is not None:
+        pad = 0.03 * (bounds[1] - bounds[0])
+        ax.set_ylim(bounds[0] - pad, bounds[1] + pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend()
+    legend_outside(ax)
     return ax
+
+
+def legend_outside(ax: plt.Axes, **kwargs) -> None:
+    """Put ``ax``'s legend to the right of the axes, where it cannot cover a data point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
 def show_frame(frame: np.ndarray, ax: plt.Axes | None = None, title: str = "") -> plt.Axes:
@@ -146,7 +203,7 @@ def plot_adaptation(
     ax.scatter(x_support, y_support, color="k", marker="^", s=40, zorder=5, label=f"{len(x_support)} support points")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.legend(loc="lower left", fontsize=8)
+    legend_outside(ax, fontsize=8)
     if title:
         ax.set_title(title)
     return ax

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def test_book_builds_offline_without_errors(tmp_path):
         html = (html_dir / f"{page}.html").read_text()
         assert "output traceback" not in html, f"{page} shows an execution error"
         assert "cdn.jsdelivr.net" not in html and "mathjax@" not in html, f"{page} loads MathJax from the web"
+        assert not re.search(r"at 0x[0-9a-f]{6,}&gt;", html), f"{page} shows an object's repr (end the cell with ';')"
+        bare_false = re.search(r"<pre><span></span>False\s*</pre>|\\text\{False\}|\\mathtt\{\\text\{False\}\}", html)
+        assert not bare_false, f"{page} shows a bare boolean where an equation belongs: {bare_false.group(0)!r}"
     chapter_html = (html_dir / f"{_chapters()[0]}.html").read_text()
     assert "check passed" in chapter_html, "the chapter was rendered with its executed outputs"
     assert list((html_dir / "_static").rglob("tex-chtml*.js")), "offline MathJax is bundled"

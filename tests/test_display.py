@@ -30,3 +30,19 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_equations_display_and_never_evaluate():
+    import sympy as sp
+
+    from course_lib.display import Equation, show_equation
+
+    x = sp.Symbol("x")
+    theta = sp.Matrix([[1, 2]])
+    eq = show_equation(sp.Symbol(r"\theta'"), theta)  # sp.Eq(symbol, Matrix) would be False
+    assert isinstance(eq, Equation)
+    latex = eq._repr_latex_()
+    assert latex.startswith("$$") and "False" not in latex and r"\left[\begin{matrix}1 & 2\end{matrix}\right]" in latex
+    assert show_equation(x**2, "2x", r"\neq")._repr_latex_() == r"$$x^{2} \neq 2x$$"
+    with pytest.raises(TypeError, match="not booleans"):
+        show_equation(sp.Eq(x, theta) if isinstance(sp.Eq(x, theta), bool) else False, theta)

@@ -24,9 +24,52 @@ def test_learning_curves_draw_a_mean_and_a_band_per_label():
     curves = {"A": (x, np.vstack([x, x + 2.0])), "B": (x, np.ones((3, 5)))}
     plotting.plot_learning_curves(curves, ax=ax, ylabel="return")
     np.testing.assert_allclose(ax.lines[0].get_ydata(), x + 1.0)  # the mean over runs
-    assert len(ax.collections) == 2  # one confidence band each
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A (n=2)", "B (n=3)"]
+    assert len(ax.collections) == 3  # one band each, and the legend's key to what a band is
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["A: mean of 2 runs", "B: mean of 3 runs", "band: 95% CI of the mean"]
     assert ax.get_ylabel() == "return"
+
+
+def _band_ys(collection):
+    return np.concatenate([p.vertices[:, 1] for p in collection.get_paths()])
+
+
+@pytest.mark.parametrize("band", ["ci", "iqr"])
+def test_bands_stay_within_the_possible_values(band):
+    """CartPole returns lie in [0, 500]; three runs at 0, 500, 500 give a t-interval of the mean far outside it."""
+    rng = np.random.default_rng(0)
+    ys = np.vstack([np.zeros(6), np.full(6, 500.0), rng.uniform(0, 500, 6)])
+    centre, lo, hi = plotting.learning_curve_band(ys, band, bounds=(0, 500))
+    assert (lo >= 0).all() and (hi <= 500).all() and (lo <= centre).all() and (centre <= hi).all()
+    unclipped = plotting.learning_curve_band(ys, "ci")
+    assert unclipped[1].min() < 0 or unclipped[2].max() > 500, "the example must need the clipping"
+    _, ax = plt.subplots()
+    plotting.plot_learning_curves({"run": (np.arange(6), ys)}, ax=ax, band=band, bounds=(0, 500))
+    band_ys = _band_ys(ax.collections[0])
+    assert band_ys.min() >= 0 and band_ys.max() <= 500
+
+
+def _data_points_in_display(ax):
+    points = [line.get_xydata() for line in ax.lines]
+    points += [c.get_offsets() for c in ax.collections if len(c.get_offsets())]
+    points += [p.vertices for c in ax.collections for p in c.get_paths()]
+    return ax.transData.transform(np.vstack([p for p in points if len(p)]))
+
+
+def test_each_figure_helper_puts_its_legend_where_it_covers_no_data():
+    x = np.linspace(-5, 5, 50)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    rng = np.random.default_rng(1)
+    plotting.plot_learning_curves({"A": (x, rng.normal(size=(4, 50))), "B": (x, rng.normal(size=(4, 50)))}, ax=axes[0])
+    plotting.plot_grid_paths({"path": [36, 24, 25, 37]}, (4, 12), ax=axes[1], cells={"cliff": range(37, 47)})
+    plotting.plot_adaptation(x, np.sin(x), x[:5], np.sin(x[:5]), {"before": 0 * x, "after 1 step": x}, ax=axes[2])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:
+        box = ax.get_legend().get_window_extent(renderer)
+        pts = _data_points_in_display(ax)
+        inside = (pts[:, 0] > box.x0) & (pts[:, 0] < box.x1) & (pts[:, 1] > box.y0) & (pts[:, 1] < box.y1)
+        assert not inside.any(), f"the legend of {ax.get_title() or ax} covers {inside.sum()} data points"
 
 
 def test_show_frame_and_grid_paths_and_adaptation():
