@@ -85,6 +85,8 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 
 def check_finite(name: str, x: torch.Tensor | np.ndarray) -> None:
     """Refuse NaN or infinite entries: where a NaN can only be a bug, stop it at the door."""
+    if (torch.isfinite(x) if isinstance(x, torch.Tensor) else np.isfinite(x)).all():
+        return  # one pass over the data in the usual case; the details below only when something is wrong
     bad = ~torch.isfinite(x) if isinstance(x, torch.Tensor) else ~np.isfinite(x)
     if bad.any():
         n_bad = int(bad.sum())

@@ -125,6 +125,16 @@ class ActorCriticResult(TrainResult):
 
 def _check_policy_loss(logp, *rest) -> None:
     """``logp``, ``adv`` (and PPO's ``logp_old``) must be float ``(B,)`` tensors; a ``(B, 1)`` one would broadcast."""
+    tensors, clip = (rest[:2], rest[2]) if len(rest) == 3 else (rest, 0.5)
+    if (
+        isinstance(logp, torch.Tensor)
+        and logp.ndim == 1
+        and logp.is_floating_point()
+        and all(isinstance(t, torch.Tensor) and t.shape == logp.shape and t.is_floating_point() for t in tensors)
+        and isinstance(clip, float)
+        and 0 < clip < 1
+    ):
+        return  # the usual case, decided in a microsecond; otherwise find the culprit and name it
     names = ("logp", "adv") if len(rest) == 1 else ("logp", "logp_old", "adv", "clip")
     args = dict(zip(names, (logp, *rest)))
     for name in ("logp", "logp_old", "adv"):

@@ -32,6 +32,7 @@ the learning rate is held, then decays linearly (``lr_hold``, ``lr_final``).
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,10 +163,15 @@ def linear_schedule(start: float, end: float, fraction: float, progress: float, 
 
     ``progress`` is the share of training done, in [0, 1].
     """
-    for name, value in (("start", start), ("end", end)):
-        check_real(name, value)
-    for name, value in (("fraction", fraction), ("progress", progress), ("hold", hold)):
-        check_probability(name, value)
+    try:
+        usual = 0 <= fraction <= 1 and 0 <= progress <= 1 and 0 <= hold <= 1 and math.isfinite(start + end)
+    except TypeError:
+        usual = False
+    if not usual:  # find the culprit and name it
+        for name, value in (("start", start), ("end", end)):
+            check_real(name, value)
+        for name, value in (("fraction", fraction), ("progress", progress), ("hold", hold)):
+            check_probability(name, value)
     if progress <= hold:
         return start
     if fraction <= 0:

@@ -29,13 +29,21 @@ def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
             f"prediction and target must have the same shape, got {tuple(prediction.shape)} and {tuple(target.shape)}"
         )
     check_nonempty("prediction", prediction)
-    check_finite("target", target)
+
+
+def _finite_loss(loss: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return ``loss`` if finite; otherwise name the input that made it NaN or inf (one scalar check per call)."""
+    if not torch.isfinite(loss):
+        check_finite("target", target)
+        check_finite("prediction", prediction)
+        raise ValueError(f"the loss overflowed to {loss.item()} from finite inputs; rescale the targets")
+    return loss
 
 
 def value_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r""":math:`\frac1n \sum_i \tfrac12 (y_i - V_i)^2`."""
     _pair(prediction, target)
-    return 0.5 * ((target - prediction) ** 2).mean()
+    return _finite_loss(0.5 * ((target - prediction) ** 2).mean(), prediction, target)
 
 
 def huber_loss(
@@ -50,11 +58,14 @@ def huber_loss(
     check_positive("kappa", kappa)
     # torch's fused kernel computes exactly the piecewise formula above (one op instead of eight)
     if weights is None:
-        return F.huber_loss(prediction, target, delta=kappa)
+        return _finite_loss(F.huber_loss(prediction, target, delta=kappa), prediction, target)
     if not isinstance(weights, torch.Tensor):
         raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
     if weights.shape != prediction.shape:
         raise ValueError(
             f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}"
         )
-    return (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean()
+    check_finite("weights", weights)
+    return _finite_loss(
+        (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean(), prediction, target
+    )

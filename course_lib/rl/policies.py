@@ -111,9 +111,12 @@ class CategoricalPolicy(nn.Module):
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         r""":math:`\log\pi(a \mid s)` for ``obs`` ``(..., obs_dim)`` and integer ``actions`` ``(...)``."""
-        _check_actions(obs, actions, n_actions=self.n_actions)
+        _check_actions(obs, actions, n_actions=self.n_actions if actions.is_floating_point() else None)
         logp = F.log_softmax(self.logits(obs), dim=-1)
-        return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        try:  # an integer action out of [0, n_actions) fails here; checking every batch up front would cost time
+            return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        except (RuntimeError, IndexError) as e:
+            raise ValueError(f"actions must be whole numbers in [0, {self.n_actions}): {e}") from None
 
     def entropy(self, obs: torch.Tensor) -> torch.Tensor:
         logp = F.log_softmax(self.logits(obs), dim=-1)

@@ -80,6 +80,20 @@ class Rollout:
     next_obs: torch.Tensor
 
     def __post_init__(self) -> None:
+        T_N = getattr(self.rewards, "shape", None)
+        if (
+            all(
+                isinstance(t, torch.Tensor)
+                for t in (self.obs, self.actions, self.rewards, self.terminated, self.truncated, self.next_obs)
+            )
+            and len(T_N) == 2
+            and self.obs.shape[:2] == self.actions.shape[:2] == T_N == self.terminated.shape == self.truncated.shape
+            and self.next_obs.shape == self.obs.shape
+            and self.rewards.is_floating_point()
+            and self.terminated.dtype == self.truncated.dtype == torch.bool
+            and torch.isfinite(self.rewards).all()
+        ):
+            return  # the usual case (a collector's rollout), checked in a few microseconds
         check_shapes(
             obs=(self.obs, "T N ..."),
             actions=(self.actions, "T N ..."),
