@@ -31,11 +31,15 @@ def _pair(prediction: torch.Tensor, target: torch.Tensor) -> None:
     check_nonempty("prediction", prediction)
 
 
-def _finite_loss(loss: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def _finite_loss(
+    loss: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Return ``loss`` if finite; otherwise name the input that made it NaN or inf (one scalar check per call)."""
     if not torch.isfinite(loss):
         check_finite("target", target)
         check_finite("prediction", prediction)
+        if weights is not None:
+            check_finite("weights", weights)
         raise ValueError(f"the loss overflowed to {loss.item()} from finite inputs; rescale the targets")
     return loss
 
@@ -65,7 +69,5 @@ def huber_loss(
         raise ValueError(
             f"weights must be a tensor of shape {tuple(prediction.shape)}, got {getattr(weights, 'shape', type(weights).__name__)}"
         )
-    check_finite("weights", weights)
-    return _finite_loss(
-        (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean(), prediction, target
-    )
+    loss = (weights * F.huber_loss(prediction, target, delta=kappa, reduction="none")).mean()
+    return _finite_loss(loss, prediction, target, weights)
