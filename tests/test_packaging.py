@@ -1,6 +1,7 @@
-"""environment.yml and pyproject.toml must list the same dependencies; torch stays pinned."""
+"""environment.yml and pyproject.toml list the same dependencies; torch stays pinned; version and licences agree."""
 
 import pathlib
+import re
 import tomllib
 
 import yaml
@@ -26,7 +27,8 @@ def test_environment_yml_agrees_with_pyproject():
 
 
 def test_torch_is_pinned_to_the_cpu_build_version():
-    # an open range pulls a multi-GB CUDA build; the exact pin takes the local CPU wheel
+    # every machine runs the version the notebooks were tested with; the build (CPU or CUDA) is chosen by
+    # the index it comes from (`make setup TORCH=cpu`, tests/test_setup.py)
     torch_reqs = [d for d in _pyproject()["dependencies"] if d.startswith("torch")]
     assert torch_reqs == ["torch==2.13.0"]
 
@@ -75,3 +77,45 @@ def test_dependencies_point_one_way():
                     names = [node.module]
                 for name in names:
                     assert not name.startswith(banned), f"{path.relative_to(root)} imports {name}"
+
+
+def _citation() -> dict:
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    cff["date-released"] = str(cff["date-released"])  # YAML reads an unquoted date as a date
+    return cff
+
+
+def _latest_changelog_version() -> tuple[str, str]:
+    """(version, date) of the newest released section of CHANGELOG.md."""
+    for line in (ROOT / "CHANGELOG.md").read_text().splitlines():
+        m = re.match(r"## \[?(\d+\.\d+\.\d+)\]? - (\d{4}-\d{2}-\d{2})$", line)
+        if m:
+            return m.group(1), m.group(2)
+    raise AssertionError("CHANGELOG.md has no '## X.Y.Z - YYYY-MM-DD' heading")
+
+
+def test_version_agrees_everywhere_it_is_shown():
+    import course_lib
+
+    version = course_lib.__version__
+    assert _pyproject()["version"] == version
+    assert _latest_changelog_version() == (version, _citation()["date-released"])
+    assert _citation()["version"] == version
+    footer = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["html"]["extra_footer"]
+    assert f"Version {version}" in footer
+    assert re.search(r"the version is\s+(\S+) ", (ROOT / "README.md").read_text()).group(1) == version
+
+
+def test_licences_for_code_and_for_text_are_stated():
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    project = _pyproject()
+    assert project["license"] == "MIT" and "LICENSE" in project["license-files"]
+    text = (ROOT / "LICENSE-text.md").read_text()
+    assert "CC BY 4.0" in text and "https://creativecommons.org/licenses/by/4.0/" in text
+    cff = _citation()
+    assert cff["license"] == ["MIT", "CC-BY-4.0"]
+    assert {"cff-version", "message", "title", "authors", "version", "date-released"} <= set(cff)
+    footer = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["html"]["extra_footer"]
+    readme = (ROOT / "README.md").read_text()
+    for where in (footer, readme):
+        assert "MIT" in where and "CC BY 4.0" in where
