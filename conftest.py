@@ -10,12 +10,18 @@
 3. The test process draws with matplotlib's Agg backend (headless). Notebook
    kernels keep Jupyter's inline backend, which also draws with Agg but sends
    the figures as cell outputs, so they reach the book.
+4. The ``built_book`` fixture builds the book once per session (for the browser
+   test, ``tests/test_browser.py``). ``COURSE_BOOK_HTML=DIR`` makes it use an
+   already built ``_build/html`` folder instead, e.g. while working on a check.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import subprocess
+import sys
 import time
 
 import matplotlib
@@ -33,6 +39,37 @@ def nb_cache_dir() -> pathlib.Path | None:
     if value is None:
         return DEFAULT_CACHE
     return pathlib.Path(value) if value else None
+
+
+def build_book(out_dir: pathlib.Path) -> subprocess.CompletedProcess:
+    """``jupyter-book build book --path-output out_dir``, offline, warnings as errors, reusing nbval's cache."""
+    cache = nb_cache_dir()
+    if cache is not None and cache.exists():  # reuse what nbval executed
+        shutil.copytree(cache, out_dir / "_build" / ".jupyter_cache", dirs_exist_ok=True)
+    jb = pathlib.Path(sys.executable).parent / "jupyter-book"
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", TQDM_DISABLE="1")
+    env.pop("MPLBACKEND", None)  # kernels keep the inline backend, so figures reach the book
+    return subprocess.run(
+        [str(jb), "build", str(ROOT / "book"), "--path-output", str(out_dir), "--warningiserror", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3000,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> pathlib.Path:
+    """The book's ``_build/html`` folder, built once per session (or ``COURSE_BOOK_HTML``, built before)."""
+    prebuilt = os.environ.get("COURSE_BOOK_HTML")
+    if prebuilt:
+        html = pathlib.Path(prebuilt)
+        assert (html / "intro.html").exists(), f"COURSE_BOOK_HTML={prebuilt} holds no built book (intro.html)"
+        return html
+    out = tmp_path_factory.mktemp("book")
+    proc = build_book(out)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
+    return out / "_build" / "html"
 
 
 def _is_nbval_cell(item) -> bool:

@@ -40,8 +40,22 @@ def use_course_style() -> None:
             "legend.fontsize": 9,
             "legend.frameon": False,
             "axes.prop_cycle": mpl.cycler(color=COLORS),
+            # Chinese labels (the seed's terms) fall back to a CJK font where one is installed (fonts-noto-cjk)
+            "font.family": ["sans-serif", *_installed(CJK_FONTS)[:1]],
         }
     )
+
+
+#: Fonts with Chinese glyphs, in order of preference (Debian's fonts-noto-cjk, Adobe's, macOS's, Windows').
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei")
+
+
+def _installed(names: Sequence[str]) -> list[str]:
+    """The font families among ``names`` that matplotlib knows (none is required)."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return [n for n in names if n in known]
 
 
 BANDS = {
