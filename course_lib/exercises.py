@@ -214,10 +214,18 @@ def _rollout(seed: int = 0) -> dict[str, torch.Tensor]:
     truncated[3, 1] = True  # env 1: a time limit at t=3
     terminated[1, 2], truncated[4, 2] = True, True  # env 2: terminates, then truncated
     terminated[5, 3] = truncated[5, 3] = True  # env 3: both flags at once (termination wins)
+    rewards = torch.randn(T, N, generator=g, dtype=torch.float64) + 0.5
+    values = torch.randn(T, N, generator=g, dtype=torch.float64)
+    next_values = torch.randn(T, N, generator=g, dtype=torch.float64) * 3.0
+    # As in a real rollout, V(s_{t+1}) within an episode is the next step's V(s_t); only where an episode ends, or
+    # at the rollout's end, does next_values hold the value of a state the rollout does not contain. (Without this,
+    # the textbook lambda-return recursion, which reads V(s_{t+1}) from values[t + 1], would be rejected.)
+    running = ~(terminated | truncated)
+    next_values[:-1] = torch.where(running[:-1], values[1:], next_values[:-1])
     return {
-        "rewards": torch.randn(T, N, generator=g, dtype=torch.float64) + 0.5,
-        "values": torch.randn(T, N, generator=g, dtype=torch.float64),
-        "next_values": torch.randn(T, N, generator=g, dtype=torch.float64) * 3.0,
+        "rewards": rewards,
+        "values": values,
+        "next_values": next_values,
         "terminated": terminated,
         "truncated": truncated,
     }

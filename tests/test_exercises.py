@@ -260,3 +260,22 @@ def test_the_student_function_cannot_change_the_reference():
         return G
 
     assert E.check_reward_to_go(vandal)
+
+
+def textbook_lambda_return(rewards, values, next_values, terminated, truncated, gamma, lam):
+    """G^lambda_t = r_t + gamma (1 - d_t) [(1 - lambda) V(s_{t+1}) + lambda G^lambda_{t+1}], with V(s_{t+1}) taken
+    from ``values[t + 1]`` inside an episode, and the bootstrap V(s_{t+1}) alone where the episode was cut."""
+    out = torch.zeros_like(rewards)
+    following = next_values[-1]
+    for t in reversed(range(rewards.shape[0])):
+        ends = terminated[t] | truncated[t] | (t == rewards.shape[0] - 1)
+        v_next = next_values[t] if t == rewards.shape[0] - 1 else torch.where(ends, next_values[t], values[t + 1])
+        mix = torch.where(ends, v_next, (1 - lam) * v_next + lam * following)
+        out[t] = rewards[t] + gamma * (~terminated[t]) * mix
+        following = out[t]
+    return out
+
+
+def test_the_textbook_lambda_return_recursion_passes():
+    """The checker's data is a real rollout: inside an episode V(s_{t+1}) is the next step's V(s_t) (issue 19, 04)."""
+    assert isinstance(E.check_lambda_return(textbook_lambda_return), E.Passed)
