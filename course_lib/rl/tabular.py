@@ -103,7 +103,9 @@ def value_iteration(
     Args:
         P: Gymnasium toy-text model, ``P[s][a] = [(prob, next_state, reward, terminated), ...]``
             (``env.unwrapped.P`` for FrozenLake, CliffWalking, Taxi).
-        gamma: discount in :math:`[0, 1]` (with :math:`\gamma = 1` every policy must reach a terminal state).
+        gamma: discount in :math:`[0, 1]`. With :math:`\gamma = 1` value iteration needs a policy that reaches a
+            terminal state with probability 1, and every policy that does not must have return :math:`-\infty`
+            (a stochastic shortest-path problem, as CliffWalking is: every step costs -1).
         tol: stop when no value changes by more than ``tol``.
 
     Returns:

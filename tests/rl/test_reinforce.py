@@ -1,5 +1,6 @@
 """REINFORCE: its weightings, masks and configuration, and that it solves CartPole."""
 
+import copy
 import functools
 
 import numpy as np
@@ -211,3 +212,20 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_average_baseline_is_a_no_op_under_normalisation_and_not_without():
+    """Review 03-E1: normalising the advantages already subtracts their batch mean, so the "average" baseline
+    changes nothing unless ``normalize_advantages=False`` (notebook 03's exercise compares them that way)."""
+    g = torch.Generator().manual_seed(0)
+    policy = CategoricalPolicy(4, 2, generator=g)
+    obs, actions = torch.randn(300, 4, generator=g), torch.randint(0, 2, (300,), generator=g)
+    returns = torch.rand(300, generator=g) * 50
+
+    def params_after(adv, normalize):
+        p = copy.deepcopy(policy)
+        reinforce_update(p, torch.optim.Adam(p.parameters(), lr=3e-3), obs, actions, adv, normalize)
+        return torch.cat([x.flatten() for x in p.parameters()])
+
+    assert torch.allclose(params_after(returns, True), params_after(returns - returns.mean(), True), atol=1e-6)
+    assert not torch.allclose(params_after(returns, False), params_after(returns - returns.mean(), False), atol=1e-4)
