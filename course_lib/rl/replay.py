@@ -455,7 +455,7 @@ class NStepAccumulator:
 
 
 def autocorrelation(x, max_lag: int = 40) -> np.ndarray:
-    r"""Sample autocorrelation :math:`\rho_k = \frac1n\sum_t z_t z_{t+k}` of the standardised series
+    r"""Sample autocorrelation :math:`\rho_k = \frac{1}{n-k}\sum_{t=1}^{n-k} z_t z_{t+k}` of the standardised series
     :math:`z`, for :math:`k = 1..` ``max_lag`` (notebook 06). About :math:`\pm 2/\sqrt n` is noise."""
     x = np.asarray(x, dtype=float)
     check_positive("max_lag", max_lag, integer=True)

@@ -338,3 +338,11 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_autocorrelation_divides_by_the_number_of_pairs():
+    """Review 06-E4: rho_k averages the n - k products z_t z_{t+k} of the standardised series."""
+    x = np.random.default_rng(0).normal(size=50)
+    z = (x - x.mean()) / x.std()
+    assert np.isclose(autocorrelation(x, 3)[2], np.mean(z[:-3] * z[3:]))
+    assert np.isclose(autocorrelation(x, 1)[0], np.mean(z[:-1] * z[1:]))
