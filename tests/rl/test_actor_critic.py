@@ -1,5 +1,7 @@
 """A2C/PPO: the clipped objective, configuration errors, checkpoints, and that PPO solves CartPole."""
 
+import copy
+import dataclasses
 import functools
 
 import numpy as np
@@ -201,3 +203,52 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def _policy_value_batch(n=256):
+    g = torch.Generator().manual_seed(0)
+    policy, value = CategoricalPolicy(4, 2, generator=g), ValueNet(4, generator=g)
+    obs, actions = torch.randn(n, 4, generator=g), torch.randint(0, 2, (n,), generator=g)
+    with torch.no_grad():
+        logp_old = policy.log_prob(obs, actions)
+    batch = dict(
+        obs=obs,
+        actions=actions,
+        logp_old=logp_old,
+        advantages=torch.randn(n, generator=g),
+        returns=torch.rand(n, generator=g) * 50,
+    )
+    return policy, value, batch
+
+
+def _after_updates(policy, value, batch, config, steps=1):
+    p, v = copy.deepcopy(policy), copy.deepcopy(value)
+    opt = torch.optim.Adam([*p.parameters(), *v.parameters()], lr=1e-3, eps=1e-5)
+    for _ in range(steps):
+        actor_critic_update(p, v, opt, batch, config, 0.2)
+    return tuple(torch.cat([x.flatten() for x in m.parameters()]) for m in (p, v))
+
+
+def test_ppo_single_full_batch_step_equals_a2c_step():
+    """Review 05-E2: at rho = 1 the clipped objective's gradient is A2C's, so one full-batch PPO step is A2C's step."""
+    policy, value, batch = _policy_value_batch()
+    ppo = ActorCriticConfig(algo="ppo")
+    after_ppo = _after_updates(policy, value, batch, ppo)
+    after_a2c = _after_updates(policy, value, batch, dataclasses.replace(ppo, algo="a2c"))
+    for a, b in zip(after_ppo, after_a2c):
+        assert torch.allclose(a, b, atol=1e-7)
+    # from the second step on rho != 1 and the two differ
+    two_ppo = _after_updates(policy, value, batch, ppo, steps=2)
+    two_a2c = _after_updates(policy, value, batch, dataclasses.replace(ppo, algo="a2c"), steps=2)
+    assert not torch.equal(two_ppo[0], two_a2c[0])
+
+
+def test_vf_coef_does_not_change_the_critics_steps_under_adam():
+    """Review 05-E3: actor and critic share no weights and Adam's step is invariant to scaling a gradient, so vf_coef
+    leaves the critic's steps alone; through the shared norm clip it shrinks the actor's instead."""
+    policy, value, batch = _policy_value_batch()
+    a2c = ActorCriticConfig(algo="a2c")
+    pol_small, critic_small = _after_updates(policy, value, batch, dataclasses.replace(a2c, vf_coef=0.5), steps=20)
+    pol_big, critic_big = _after_updates(policy, value, batch, dataclasses.replace(a2c, vf_coef=5.0), steps=20)
+    assert torch.allclose(critic_small, critic_big, atol=1e-6)
+    assert not torch.allclose(pol_small, pol_big, atol=1e-4)
