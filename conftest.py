@@ -13,6 +13,11 @@
 4. The ``built_book`` fixture builds the book once per session (for the browser
    test, ``tests/test_browser.py``). ``COURSE_BOOK_HTML=DIR`` makes it use an
    already built ``_build/html`` folder instead, e.g. while working on a check.
+5. nbval sends each cell with ``store_history=False``. IPython then cannot see a
+   cell's trailing ``;`` (its display hook reads the last *stored* input), so a
+   value that JupyterLab hides would be shown, and the book reuses nbval's
+   outputs. Cells are sent as JupyterLab and the book's own executor send them,
+   with ``store_history=True`` (``_execute_like_jupyterlab``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,21 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+
+def _execute_like_jupyterlab() -> None:
+    try:
+        from nbval.kernel import RunningKernel
+    except ImportError:  # nbval is a test dependency; without it there are no notebook tests
+        return
+
+    def execute_cell_input(self, cell_input, allow_stdin=None):
+        return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+    RunningKernel.execute_cell_input = execute_cell_input
+
+
+_execute_like_jupyterlab()
 
 ROOT = pathlib.Path(__file__).resolve().parent
 DEFAULT_CACHE = ROOT / "book" / "_build" / ".jupyter_cache"
