@@ -25,7 +25,13 @@ LANGUAGE_INFO = {
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_committed_clean_with_complete_metadata(path):
     nb = json.loads(path.read_text())
-    assert nb["metadata"]["kernelspec"] == {"display_name": "Python 3", "language": "python", "name": "python3"}
+    # "Python 3 (ipykernel)" is the name ipykernel installs: JupyterLab writes it back on opening, so any other name
+    # marks the notebook edited (tests/test_jupyterlab.py)
+    assert nb["metadata"]["kernelspec"] == {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     info = nb["metadata"].get("language_info", {})
     missing = {k: v for k, v in LANGUAGE_INFO.items() if info.get(k) != v}
     assert not missing, f"{path.name}: language_info lacks {missing}, so opening it in JupyterLab marks it edited"
