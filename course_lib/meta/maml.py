@@ -1,13 +1,13 @@
-r"""MAML, first-order MAML, Reptile and the fine-tuning baseline, with ``torch.func`` (notebook ``09``).
+r"""MAML, first-order MAML, Reptile and the fine-tuning baseline, with ``torch.func`` (notebook ``10_meta_learning``).
 
 Notation: meta-parameters :math:`\theta`, inner step size :math:`\alpha`, task
 :math:`i` with support loss :math:`L^s_i` and query loss :math:`L^q_i`.
 
 * **Adaptation** (one inner step; more steps repeat it):
-  :math:`\theta'_i = \theta - \alpha \nabla_\theta L^s_i(\theta)`.
-* **MAML** minimises :math:`\sum_i L^q_i(\theta'_i)`. Its meta-gradient for one step is
+  :math:`\tilde\theta_i = \theta - \alpha \nabla_\theta L^s_i(\theta)`.
+* **MAML** minimises :math:`\sum_i L^q_i(\tilde\theta_i)`. Its meta-gradient for one step is
 
-  .. math:: \nabla_\theta L^q_i(\theta'_i) = \big(I - \alpha \nabla^2_\theta L^s_i(\theta)\big)\, \nabla L^q_i(\theta'_i),
+  .. math:: \nabla_\theta L^q_i(\tilde\theta_i) = \big(I - \alpha \nabla^2_\theta L^s_i(\theta)\big)\, \nabla L^q_i(\tilde\theta_i),
 
   derived in SymPy in :mod:`course_lib.derivations.maml`. Here the inner
   gradient is taken with ``create_graph=True``, so the outer gradient flows
@@ -15,10 +15,10 @@ Notation: meta-parameters :math:`\theta`, inner step size :math:`\alpha`, task
   ``torch.func.grad`` gives the same numbers, checked in the tests, but took
   3.4 ms per meta-batch against 1.9 ms here on one CPU thread.)
 * **First-order MAML** drops the Hessian term: the inner gradient is treated
-  as a constant, so the meta-gradient is :math:`\nabla L^q_i(\theta'_i)`.
+  as a constant, so the meta-gradient is :math:`\nabla L^q_i(\tilde\theta_i)`.
 * **Reptile** (Nichol, Achiam and Schulman, 2018) takes several inner steps and
   moves :math:`\theta` toward the adapted weights: the meta-"gradient" is
-  :math:`\theta - \frac1n\sum_i \theta'_i`.
+  :math:`\theta - \frac1n\sum_i \tilde\theta_i`.
 * **Pretrain, then fine-tune**: fit one network to all tasks at once (the
   *multi-task baseline*), and at test time take the same gradient steps on the
   support set. Seed article 003 §2.1.3 calls this meta-learning; it is the
@@ -181,7 +181,7 @@ def adapt(
 def maml_meta_gradient(
     forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int = 1, *, first_order: bool = False
 ) -> tuple[Params, torch.Tensor]:
-    r"""Meta-gradient of :math:`\frac1n \sum_i L^q_i(\theta'_i)`, and that loss.
+    r"""Meta-gradient of :math:`\frac1n \sum_i L^q_i(\tilde\theta_i)`, and that loss.
 
     Second order (through the inner gradients) unless ``first_order``.
     """
@@ -196,7 +196,7 @@ def maml_meta_gradient(
 def reptile_meta_gradient(
     forward: ForwardFn, params: Params, tasks: TaskBatch, alpha: float, steps: int
 ) -> tuple[Params, torch.Tensor]:
-    r"""Reptile's direction :math:`\theta - \frac1n \sum_i \theta'_i` (support and query pooled) and the post-adaptation query loss."""
+    r"""Reptile's direction :math:`\theta - \frac1n \sum_i \tilde\theta_i` (support and query pooled) and the post-adaptation query loss."""
     theta = {k: v.detach() for k, v in params.items()}
     x = torch.cat([tasks.x_support, tasks.x_query], 1)
     y = torch.cat([tasks.y_support, tasks.y_query], 1)

@@ -2,8 +2,8 @@ r"""The sinusoid regression task family of the MAML paper (notebook ``10_meta_le
 
 Finn, Abbeel and Levine (2017), "Model-Agnostic Meta-Learning for Fast
 Adaptation of Deep Networks", ICML, §5.1: each task is
-:math:`y = A \sin(x - \varphi)` with amplitude :math:`A \sim U[0.1, 5]`, phase
-:math:`\varphi \sim U[0, \pi]`, and inputs :math:`x \sim U[-5, 5]`. A learner sees
+:math:`y = A \sin(x - \psi)` with amplitude :math:`A \sim U[0.1, 5]`, phase
+:math:`\psi \sim U[0, \pi]`, and inputs :math:`x \sim U[-5, 5]`. A learner sees
 :math:`K` support points of a new task and is scored on fresh query points.
 
 Meta-training tasks and held-out (meta-test) tasks come from separate
@@ -81,7 +81,7 @@ class SinusoidFamily:
                 raise ValueError(f"{name} must be (low, high) with low < high, got {(lo, hi)}")
 
     def function(self, amplitude: torch.Tensor, phase: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        r""":math:`A \sin(x - \varphi)`, broadcasting ``(n,)`` task parameters over ``(n, k, 1)`` inputs."""
+        r""":math:`A \sin(x - \psi)`, broadcasting ``(n,)`` task parameters over ``(n, k, 1)`` inputs."""
         return amplitude.view(-1, 1, 1) * torch.sin(x - phase.view(-1, 1, 1))
 
     def sample(self, n_tasks: int, k_support: int, k_query: int, generator: torch.Generator) -> TaskBatch:

@@ -153,3 +153,42 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_maml_docstrings_use_the_course_notation_and_notebook_number():
+    """Review 10-E1: the course writes tilde-theta for adapted weights (theta' is a target network's)."""
+    from course_lib.meta import maml, tasks
+
+    doc = maml.__doc__ + maml.maml_meta_gradient.__doc__ + maml.reptile_meta_gradient.__doc__
+    assert "theta'" not in doc
+    assert "notebook ``09``" not in maml.__doc__
+    assert "varphi" not in tasks.__doc__ + tasks.SinusoidFamily.function.__doc__
+
+
+def test_k_step_meta_gradient_of_a_linear_model_is_a_product_of_k_factors():
+    """Review 10-E5: with k inner steps the meta-gradient is (I - alpha H)^k grad L^q(theta_k); H is constant for a
+    linear model (nb10-06)."""
+    import numpy as np
+
+    from course_lib.meta.maml import batched_mlp
+    from course_lib.meta.tasks import TaskBatch
+
+    g = torch.Generator().manual_seed(0)
+    xs, ys, xq, yq = (torch.randn(1, n, 1, generator=g, dtype=torch.float64) for n in (5, 5, 4, 4))
+    task = TaskBatch(torch.ones(1), torch.zeros(1), xs, ys, xq, yq)
+    w, b, alpha = 0.7, -0.3, 0.1
+    params = {"w0": torch.tensor([[w]], dtype=torch.float64), "b0": torch.tensor([b], dtype=torch.float64)}
+    x, y, x_q, y_q = (t.ravel().numpy() for t in (xs, ys, xq, yq))
+
+    def grad(x, y, theta):  # gradient of mean (w x + b - y)^2 in (w, b)
+        r = theta[0] * x + theta[1] - y
+        return 2 * np.array([np.mean(r * x), np.mean(r)])
+
+    hessian = 2 * np.array([[np.mean(x**2), np.mean(x)], [np.mean(x), 1.0]])
+    for steps in (1, 2, 3):
+        theta = np.array([w, b])
+        for _ in range(steps):
+            theta = theta - alpha * grad(x, y, theta)
+        want = np.linalg.matrix_power(np.eye(2) - alpha * hessian, steps) @ grad(x_q, y_q, theta)
+        got, _ = maml_meta_gradient(batched_mlp, params, task, alpha, steps=steps)
+        assert np.allclose([got["w0"].item(), got["b0"].item()], want, rtol=1e-10, atol=1e-12), steps
