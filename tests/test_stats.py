@@ -83,3 +83,11 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_bootstrap_ci_degenerate_cases():
+    """Review 08-E2: why notebook 08 reports a solve rate, not a bootstrap CI, for a few capped runs."""
+    est, lo, hi = bootstrap_ci(np.full(5, 500.0), iqm)
+    assert lo == hi == est == 500.0  # every run at the cap: an interval of zero width
+    est, lo, hi = bootstrap_ci(np.array([420.0, 500.0]), iqm)
+    assert (lo, hi) == (420.0, 500.0)  # two runs: the interval is [min, max]

@@ -324,3 +324,13 @@ _PI_NOT_Q = torch.nn.Linear(4, 2)
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_callback_runs_at_each_evaluation_and_after_the_last_update():
+    """Review 07-E2: notebooks 07 and 08 record Q against G through the callback, once per evaluation."""
+    cfg = DQNConfig(total_steps=2_000, learning_starts=1_000, eval_every=500, eval_episodes=1)
+    seen = []
+    r = train_dqn(cfg, seed=0, callback=lambda res: seen.append(res) or len(seen))
+    assert [step for step, _ in r.callback_log] == r.evaluations.steps
+    assert [value for _, value in r.callback_log] == list(range(1, len(r.evaluations.steps) + 1))
+    assert r.evaluations.steps[-1] == 2_000 and seen[-1] is r
