@@ -43,9 +43,11 @@ def run_subprocess(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def summarise(name: str, rows: list[dict]) -> dict:
+def summarise(name: str, rows: list[dict], threshold: float = 475.0) -> dict:
+    """Medians over the solved seeds; ``threshold`` is the task's "solved" return (CartPole 475, Pendulum -200)."""
     solved = [r for r in rows if r["solved"]]
     stab = [r["stable_after_solve"] for r in rows if r["stable_after_solve"] is not None]
+    final_ok = sum(r["final_eval_return"] is not None and r["final_eval_return"] >= threshold for r in rows)
     return {
         "side": name,
         "solved": f"{len(solved)}/{len(rows)}",
@@ -53,27 +55,36 @@ def summarise(name: str, rows: list[dict]) -> dict:
         "median_train_seconds_to_solve": round(statistics.median(r["train_seconds_to_solve"] for r in solved), 2)
         if solved
         else None,
-        "final_ge_475": f"{sum((r['final_eval_return'] or 0) >= 475 for r in rows)}/{len(rows)}",
-        "final_returns": [r["final_eval_return"] for r in rows],
+        f"final_ge_{threshold:g}": f"{final_ok}/{len(rows)}",
+        "final_returns": [None if r["final_eval_return"] is None else round(r["final_eval_return"], 1) for r in rows],
         "stable_after_solve": stab,
         "median_stable_after_solve": round(statistics.median(stab), 3) if stab else None,
         "median_total_train_seconds": round(statistics.median(r["total_train_seconds"] for r in rows), 2),
     }
 
 
-def alternate(peer_algo: str, ours_args: list[str], seeds: int) -> None:
-    """Run SB3 and ours alternately over ``seeds`` seeds (so machine noise hits both alike) and print the summary."""
-    if not PEER.exists():
-        sys.exit(f"peer script not found at {PEER}")
+def alternate(
+    peer_algo: str,
+    ours_args: list[str],
+    seeds: int,
+    *,
+    first_seed: int = 0,
+    peer: pathlib.Path = PEER,
+    threshold: float = 475.0,
+) -> None:
+    """Run SB3 (the ``peer`` script) and ours alternately over seeds ``first_seed`` .. ``first_seed + seeds - 1`` (so
+    machine noise hits both alike) and print the summary."""
+    if not peer.exists():
+        sys.exit(f"peer script not found at {peer}")
     ours, theirs = [], []
-    for seed in range(seeds):
-        theirs.append(run_subprocess([str(PEER), "--algo", peer_algo, "--seed", str(seed)]))
+    for seed in range(first_seed, first_seed + seeds):
+        theirs.append(run_subprocess([str(peer), "--algo", peer_algo, "--seed", str(seed)]))
         print(json.dumps({k: v for k, v in theirs[-1].items() if k != "evals"}), flush=True)
         ours.append(run_subprocess([*ours_args, "--seed", str(seed)]))
         print(json.dumps({k: v for k, v in ours[-1].items() if k != "evals"}), flush=True)
     print("\nsummary")
-    print(json.dumps(summarise("course_lib", ours)))
-    print(json.dumps(summarise("sb3-zoo", theirs)))
+    print(json.dumps(summarise("course_lib", ours, threshold)))
+    print(json.dumps(summarise("sb3-zoo", theirs, threshold)))
     both = [(o, t) for o, t in zip(ours, theirs) if o["solved"] and t["solved"]]
     if both:
         ratios = [o["train_seconds_to_solve"] / t["train_seconds_to_solve"] for o, t in both]

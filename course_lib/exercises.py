@@ -41,6 +41,7 @@ from course_lib.rl.advantages import gae
 from course_lib.rl.dqn import dqn_targets, max_next_value
 from course_lib.rl.linear_td import expected_td
 from course_lib.rl.losses import huber_loss
+from course_lib.rl.off_policy import squashed_gaussian_log_prob
 from course_lib.rl.policies import CategoricalPolicy, QNet
 from course_lib.rl.reinforce import episode_start_values, policy_gradient_vector
 from course_lib.rl.replay import PrioritizedReplayBuffer, ReplayBatch
@@ -67,6 +68,7 @@ __all__ = [
     "check_tau_for_period",
     "check_q_bound",
     "check_dqn_targets",
+    "check_squashed_log_prob",
     "check_linear_hessian",
     "check_maml_meta_gradient",
 ]
@@ -753,6 +755,54 @@ def check_dqn_targets(fn: Callable, *, gamma: float = 0.99) -> Passed:
             )
         raise _diagnose(topic, got, want, known)
     return Passed(topic, "DQN and Double DQN targets with k-step discounts, terminated and truncated transitions")
+
+
+# --- 09 off-policy actor-critic -------------------------------------------------------------------------------------
+
+
+def check_squashed_log_prob(fn: Callable) -> Passed:
+    r"""``fn(u, mean, log_std)`` with ``(B, m)`` tensors returns :math:`\log \pi(\tanh u \mid s)`, ``(B,)``: the
+    Gaussian log-density of :math:`u` minus :math:`\log(1 - \tanh^2 u)`, summed over the action dimensions, finite
+    for large :math:`|u|`. Reference: :func:`course_lib.rl.off_policy.squashed_gaussian_log_prob`.
+    """
+    topic = "squashed Gaussian log-density"
+    g = torch.Generator().manual_seed(9)
+    mean, log_std = torch.randn(6, 2, generator=g), 0.5 * torch.randn(6, 2, generator=g)
+    u = mean + log_std.exp() * torch.randn(6, 2, generator=g)
+    want = squashed_gaussian_log_prob(u, mean, log_std).numpy()
+    got = _array(topic, _call(topic, fn, u.clone(), mean.clone(), log_std.clone()), want.shape)
+    if not _close(got, want):
+        gauss = torch.distributions.Normal(mean, log_std.exp()).log_prob(u)
+        jac = torch.log(1 - torch.tanh(u) ** 2)
+        known = [
+            (
+                gauss.sum(-1),
+                "that is the Gaussian log-density of u alone; subtract log(1 - tanh(u)^2), the change of variables",
+            ),
+            ((gauss + jac).sum(-1), "the Jacobian term has the wrong sign: log pi(a) = log N(u) - log(1 - tanh(u)^2)"),
+            (
+                (gauss - jac).mean(-1),
+                "sum the log-density over the action dimensions (the last axis), not the mean: "
+                "the density of independent dimensions is a product",
+            ),
+            ((gauss - jac)[:, 0], "sum the log-density over the action dimensions (the last axis)"),
+        ]
+        raise _diagnose(topic, got, want, known)
+    big = torch.tensor([[12.0, -15.0], [20.0, 3.0]])
+    want_big = squashed_gaussian_log_prob(big, torch.zeros(2, 2), torch.zeros(2, 2)).numpy()
+    out = _call(topic, fn, big.clone(), torch.zeros(2, 2), torch.zeros(2, 2))
+    out = out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else np.asarray(out, dtype=float)
+    if out.size == want_big.size:
+        out = out.reshape(want_big.shape)  # accept (B, 1), as the first test does
+    if not np.all(np.isfinite(out)):
+        raise _fail(
+            topic, "not finite at u = 12, -15, 20: in float32 tanh(u) rounds to 1; use 2(log 2 - u - softplus(-2u))"
+        )
+    if out.shape != want_big.shape:
+        raise _fail(topic, f"your function returned shape {out.shape} at large |u|, expected {want_big.shape}")
+    if not _close(out, want_big, rtol=1e-3, atol=1e-3):
+        raise _fail(topic, f"at large |u|: {_first_mismatch(out, want_big)}")
+    return Passed(topic, "exact on random (u, m, log sigma), summed over action dimensions, finite at |u| = 20")
 
 
 # --- 10 meta-learning ----------------------------------------------------------------------------------------------

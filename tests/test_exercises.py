@@ -11,6 +11,7 @@ from course_lib.derivations import bellman
 from course_lib.derivations import maml as derive_maml
 from course_lib.rl.advantages import gae
 from course_lib.rl.dqn import dqn_targets, max_next_value
+from course_lib.rl.off_policy import squashed_gaussian_log_prob
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.tabular import q_learning_target
 
@@ -180,6 +181,29 @@ CASES += [
     (E.check_dqn_targets, dqn_targets, _dqn_no_termination, "(1 - terminated)"),
     (E.check_dqn_targets, dqn_targets, _double_dqn_target_picks, "online net picks"),
 ]
+
+
+def _squashed_naive(u, mean, log_std):
+    gauss = torch.distributions.Normal(mean, log_std.exp()).log_prob(u)
+    return (gauss - torch.log(1 - torch.tanh(u) ** 2)).sum(-1)  # right formula, -inf once tanh(u) rounds to 1
+
+
+def _squashed_no_jacobian(u, mean, log_std):
+    return torch.distributions.Normal(mean, log_std.exp()).log_prob(u).sum(-1)
+
+
+CASES += [
+    (E.check_squashed_log_prob, squashed_gaussian_log_prob, _squashed_no_jacobian, "change of variables"),
+    (E.check_squashed_log_prob, squashed_gaussian_log_prob, _squashed_naive, "softplus"),
+    (
+        E.check_squashed_log_prob,
+        lambda u, m, s: squashed_gaussian_log_prob(u, m, s)[:, None],  # (B, 1) is accepted
+        lambda u, m, s: squashed_gaussian_log_prob(u, m, s) / 2,
+        "not the mean",
+    ),
+]
+
+
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
 
 
