@@ -37,6 +37,7 @@ from course_lib.derivations import policy_gradient as derive_pg
 from course_lib.derivations import returns as derive_returns
 from course_lib.derivations.bellman import SMALL_MDP, solve_bellman
 from course_lib.envs import baird
+from course_lib.meta import maml_rl
 from course_lib.rl.advantages import gae
 from course_lib.rl.dqn import dqn_targets, max_next_value
 from course_lib.rl.linear_td import expected_td
@@ -71,6 +72,8 @@ __all__ = [
     "check_squashed_log_prob",
     "check_linear_hessian",
     "check_maml_meta_gradient",
+    "check_gaussian_score",
+    "check_task_advantages",
 ]
 
 
@@ -160,7 +163,17 @@ def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
 
 
 def _first_mismatch(got: np.ndarray, want: np.ndarray) -> str:
-    idx = tuple(int(i) for i in np.argwhere(~np.isclose(got, want, rtol=1e-4, atol=1e-5))[0])
+    """Where the answer differs; never raises, even when it is only slightly off everywhere (float32 rounding)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    bad = np.argwhere(~np.isclose(got, want, rtol=1e-4, atol=1e-5))
+    if len(bad) == 0:  # within rounding of the answer, but not within the checker's tolerance
+        diff = np.abs(got - want)
+        idx = [int(i) for i in np.unravel_index(int(np.argmax(diff)), want.shape)] if want.ndim else []
+        return (
+            f"close but not exact (largest difference {float(diff.max()):.2g} at index {idx}): compute in the "
+            "inputs' dtype (e.g. torch.zeros_like(x), not torch.zeros(shape), which is float32)"
+        )
+    idx = tuple(int(i) for i in bad[0])
     where = f"[{', '.join(map(str, idx))}]" if idx else ""
     return f"at index {where} expected {float(want[idx]):.6g}, got {float(got[idx]):.6g}"
 
@@ -855,3 +868,99 @@ def check_maml_meta_gradient(fn: Callable) -> Passed:
         ]
         raise _diagnose(f"{topic} (w={w_v}, b={b_v}, alpha={a_v})", got, want, known)
     return Passed(topic, "(I - alpha H) grad L_q(theta') at two points")
+
+
+# --- 11 meta-RL with MAML ------------------------------------------------------------------------------------------
+
+
+def check_gaussian_score(fn: Callable) -> Passed:
+    r"""``fn(a, mu, log_std)`` with ``(B, 2)`` tensors returns the scores :math:`\partial \log\pi / \partial\mu` and
+    :math:`\partial \log\pi / \partial\ell` of :math:`\log \mathcal N(a; \mu, e^{2\ell})` per coordinate, each ``(B, 2)``
+    (notebook 11): :math:`z/e^\ell` and :math:`z^2 - 1` with :math:`z = (a - \mu)/e^\ell`.
+
+    Reference: autograd of :func:`course_lib.meta.maml_rl.log_prob` on a policy whose mean is its output bias.
+    """
+    topic = "Gaussian score"
+    g = torch.Generator().manual_seed(11)
+    mu, log_std = (
+        torch.randn(5, 2, generator=g, dtype=torch.float64),
+        0.5 * torch.randn(5, 2, generator=g, dtype=torch.float64) - 1,
+    )
+    a = mu + log_std.exp() * torch.randn(5, 2, generator=g, dtype=torch.float64)
+    params = {
+        "w0": torch.zeros(5, 2, 2, dtype=torch.float64),
+        "b0": mu.clone().requires_grad_(),
+        "log_std": log_std.clone().requires_grad_(),
+    }
+    logp = maml_rl.log_prob(params, torch.zeros(5, 1, 2, dtype=torch.float64), a.unsqueeze(1)).sum()
+    want_mu, want_l = (t.numpy() for t in torch.autograd.grad(logp, [params["b0"], params["log_std"]]))
+    got = _call(topic, fn, a.clone(), mu.clone(), log_std.clone())
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise _fail(topic, "return a pair (d log pi / d mu, d log pi / d log_std)")
+    got_mu, got_l = (_array(topic, x, (5, 2)) for x in got)
+    z = ((a - mu) / log_std.exp()).numpy()
+    sigma = log_std.exp().numpy()
+    if not _close(got_mu, want_mu, rtol=1e-5, atol=1e-6):
+        known = [
+            (z, "that is z = (a - mu)/sigma; the score of the mean is (a - mu)/sigma^2 = z/sigma"),
+            (-want_mu, "the sign is flipped: log pi grows as mu moves towards a"),
+        ]
+        raise _diagnose(f"{topic} (mean)", got_mu, want_mu, known)
+    if not _close(got_l, want_l, rtol=1e-5, atol=1e-6):
+        known = [
+            (z**2, "the -1 is missing: log pi also has the term -log sigma = -ell, whose derivative is -1"),
+            (
+                (z**2 - 1) / sigma,
+                "that is d/dsigma; the exercise asks for d/d ell with ell = log sigma: multiply by sigma, giving z^2 - 1",
+            ),
+            (
+                (z**2 - 1) / 2,
+                "that is the derivative in log sigma^2 (the log-variance); in ell = log sigma it is z^2 - 1",
+            ),
+        ]
+        raise _diagnose(f"{topic} (log-std)", got_l, want_l, known)
+    return Passed(topic, "z/sigma for the mean and z^2 - 1 for the log-std, z = (a - mu)/sigma")
+
+
+def check_task_advantages(fn: Callable, *, gamma: float = 0.9) -> Passed:
+    r"""``fn(rewards, gamma)`` with rewards ``(n_tasks, T, n_traj)`` returns MAML-RL's advantages, same shape: the
+    reward-to-go minus its mean over the task's trajectories at the same step, normalised per task (notebook 11).
+
+    Reference: :func:`course_lib.meta.maml_rl.advantages`.
+    """
+    topic = "per-task advantages"
+    g = torch.Generator().manual_seed(12)
+    rewards = -torch.rand(3, 6, 5, generator=g, dtype=torch.float64) * torch.tensor([1.0, 3.0, 0.3]).view(3, 1, 1)
+    want = maml_rl.advantages(rewards, gamma).numpy()
+    got = _array(topic, _call(topic, fn, rewards.clone(), gamma), want.shape)
+    if _close(got, want, rtol=1e-5, atol=1e-6):
+        return Passed(topic, "reward-to-go, minus the per-step mean over the task's trajectories, normalised per task")
+    T = rewards.shape[1]
+    G = torch.stack([sum(gamma**k * rewards[:, t + k] for k in range(T - t)) for t in range(T)], 1)
+
+    def per_task(x: torch.Tensor) -> np.ndarray:
+        x = x - x.mean((1, 2), keepdim=True)
+        return (x / x.std((1, 2), keepdim=True)).numpy()
+
+    def per_task_pop(x: torch.Tensor) -> np.ndarray:
+        x = x - x.mean((1, 2), keepdim=True)
+        return (x / x.std((1, 2), keepdim=True, unbiased=False)).numpy()
+
+    a = G - G.mean(2, keepdim=True)
+    G1 = torch.stack([rewards[:, t:].sum(1) for t in range(T)], 1)
+    known = [
+        (per_task_pop(a), "you divided by the population std (n); use torch's default .std(), which divides by n - 1"),
+        (
+            per_task(G - G.mean(1, keepdim=True)),
+            "the baseline averages over the task's trajectories (dimension 2), not over time (dimension 1)",
+        ),
+        (per_task(G1 - G1.mean(2, keepdim=True)), "gamma is ignored: G_t = r_t + gamma * G_{t+1}"),
+        (per_task(G[:, :1].expand_as(G)), "every step is weighted by the whole return G_0: use the reward-to-go G_t"),
+        (per_task(G), "no baseline: subtract the mean of G_t over the task's trajectories at the same step t"),
+        (
+            ((a - a.mean()) / a.std()).numpy(),
+            "normalise each task on its own (over steps and trajectories), not all at once",
+        ),
+        (a.numpy(), "normalise each task to mean 0 and std 1"),
+    ]
+    raise _diagnose(topic, got, want, known)

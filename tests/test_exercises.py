@@ -204,6 +204,53 @@ CASES += [
 ]
 
 
+def _gaussian_score(a, mu, log_std):
+    z = (a - mu) / log_std.exp()
+    return z / log_std.exp(), z**2 - 1
+
+
+def _gaussian_score_z(a, mu, log_std):
+    z = (a - mu) / log_std.exp()
+    return z, z**2 - 1  # the score of the mean divided by sigma once too few
+
+
+def _gaussian_score_no_minus_one(a, mu, log_std):
+    z = (a - mu) / log_std.exp()
+    return z / log_std.exp(), z**2
+
+
+def _task_advantages(rewards, gamma):
+    G = torch.stack(
+        [sum(gamma**k * rewards[:, t + k] for k in range(rewards.shape[1] - t)) for t in range(rewards.shape[1])], 1
+    )
+    a = G - G.mean(2, keepdim=True)
+    a = a - a.mean((1, 2), keepdim=True)
+    return a / a.std((1, 2), keepdim=True)
+
+
+def _task_advantages_no_baseline(rewards, gamma):
+    G = torch.stack(
+        [sum(gamma**k * rewards[:, t + k] for k in range(rewards.shape[1] - t)) for t in range(rewards.shape[1])], 1
+    )
+    G = G - G.mean((1, 2), keepdim=True)
+    return G / G.std((1, 2), keepdim=True)
+
+
+def _task_advantages_whole_return(rewards, gamma):
+    """Each step weighted by its trajectory's whole return G_0 (the bug of reward-to-go's absence), normalised."""
+    G0 = (gamma ** torch.arange(rewards.shape[1], dtype=rewards.dtype).view(1, -1, 1) * rewards).sum(1, keepdim=True)
+    G0 = G0.expand_as(rewards) - G0.mean()
+    G0 = G0 - G0.mean((1, 2), keepdim=True)
+    return G0 / G0.std((1, 2), keepdim=True)
+
+
+CASES += [
+    (E.check_gaussian_score, _gaussian_score, _gaussian_score_z, "z/sigma"),
+    (E.check_gaussian_score, _gaussian_score, _gaussian_score_no_minus_one, "the -1 is missing"),
+    (E.check_task_advantages, _task_advantages, _task_advantages_no_baseline, "no baseline"),
+    (E.check_task_advantages, _task_advantages, _task_advantages_whole_return, "whole return G_0"),
+]
+
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
 
 
@@ -303,3 +350,13 @@ def textbook_lambda_return(rewards, values, next_values, terminated, truncated, 
 def test_the_textbook_lambda_return_recursion_passes():
     """The checker's data is a real rollout: inside an episode V(s_{t+1}) is the next step's V(s_t) (issue 19, 04)."""
     assert isinstance(E.check_lambda_return(textbook_lambda_return), E.Passed)
+
+
+def test_a_float32_answer_is_accepted_or_named_never_a_crash():
+    """Review 11-N1: an answer right up to float32 rounding must not crash the checker with an IndexError."""
+    from course_lib.meta import maml_rl
+
+    passed = E.check_task_advantages(lambda r, g: maml_rl.advantages(r.float(), g).double())
+    assert isinstance(passed, E.Passed)
+    message = E._first_mismatch(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]))
+    assert message.startswith("close but not exact")

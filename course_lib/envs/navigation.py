@@ -9,7 +9,9 @@ action is a velocity, clipped to :math:`[-0.1, 0.1]^2`, and
 Episodes last :data:`HORIZON` = 100 steps (truncated, never terminated), so every
 trajectory of a batch has the same length. Finn, Abbeel and Levine (ICML 2017,
 §5.3) define the family; their version also ends an episode once the agent is
-within 0.01 of the goal, which we leave out to keep batches rectangular.
+within 0.01 of the goal, which we leave out to keep batches rectangular. (The paper's text says the reward is the
+negative *squared* distance; its released code, ``cbfinn/maml_rl`` ``point_env_randgoal.py``, and this module use
+the distance.)
 
 Two forms of the same dynamics, in float32:
 
