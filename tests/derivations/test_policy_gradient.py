@@ -9,24 +9,10 @@ from hypothesis import strategies as st
 
 from course_lib.derivations import policy_gradient as pg
 from course_lib.rl.policies import BernoulliPolicy, CategoricalPolicy, GaussianPolicy
+from tests.numeric import central_difference
 
 D = 3
 vec = st.lists(st.floats(-2, 2, allow_nan=False), min_size=D, max_size=D)
-
-
-def central_difference(f, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """d f / d x for a scalar function of a float64 tensor, entry by entry."""
-    g = torch.zeros_like(x)
-    flat, gf = x.view(-1), g.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i].item()
-        flat[i] = old + eps
-        up = f().item()
-        flat[i] = old - eps
-        down = f().item()
-        flat[i] = old
-        gf[i] = (up - down) / (2 * eps)
-    return g
 
 
 def linear_head(module: torch.nn.Module, weight: np.ndarray) -> torch.nn.Linear:

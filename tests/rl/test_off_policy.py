@@ -43,21 +43,7 @@ from course_lib.rl.off_policy import (
 from course_lib.rl.policies import mlp
 from course_lib.rl.replay import ReplayBatch
 from course_lib.rl.trainer import TrainResult
-
-
-def central_difference(f, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """d f / d x for a scalar function of a float64 tensor, entry by entry."""
-    g = torch.zeros_like(x)
-    flat, gf = x.view(-1), g.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i].item()
-        flat[i] = old + eps
-        up = f().item()
-        flat[i] = old - eps
-        down = f().item()
-        flat[i] = old
-        gf[i] = (up - down) / (2 * eps)
-    return g
+from tests.numeric import central_difference
 
 
 def random_batch(rng: np.random.Generator, B: int = 8, obs_dim: int = 3, act_dim: int = 1) -> ReplayBatch:
