@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 
 import torch
 from torch.func import functional_call, vmap
-from tqdm.auto import tqdm
 
 from course_lib._validation import (
     check_bool,
@@ -52,6 +51,7 @@ from course_lib._validation import (
     validated,
 )
 from course_lib.meta.tasks import SinusoidFamily, TaskBatch
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.trainer import TrainResult, start_run
 
@@ -286,7 +286,7 @@ def meta_train(
         if callback is not None:
             result.callback_log.append((tasks_seen, callback(result)))
 
-    for it in tqdm(range(config.iterations), desc=config.method, leave=False):
+    for it in progress_bar(range(config.iterations), desc=config.method, leave=False):
         t0 = time.perf_counter()
         tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen).to(run.device)
         g, loss = meta_gradient(config, params, tasks)

@@ -55,11 +55,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from course_lib._validation import check_hidden, check_positive, check_probability, check_real
 from course_lib.envs.navigation import HORIZON, NavigationBatch, sample_goals
 from course_lib.meta.maml import Params, batched_mlp, init_mlp
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.trainer import TrainResult, start_run
@@ -341,7 +341,7 @@ def train_maml_rl(
         if callback is not None:
             result.callback_log.append((steps, callback(result)))
 
-    for it in tqdm(range(config.iterations), desc=config.method, leave=False):
+    for it in progress_bar(range(config.iterations), desc=config.method, leave=False):
         t0 = time.perf_counter()
         goals = sample_goals(config.meta_batch, task_gen).to(run.device)
         if config.method == "maml":

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from gymnasium import spaces
-from tqdm.auto import tqdm
 
 from course_lib._validation import (
     as_tensor,
@@ -46,6 +45,7 @@ from course_lib._validation import (
     check_type,
     validated,
 )
+from course_lib.progress import progress_bar
 from course_lib.rl.advantages import gae
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
@@ -271,7 +271,7 @@ def train_actor_critic(
     def greedy(obs: torch.Tensor) -> torch.Tensor:
         return policy.act(obs, deterministic=True)
 
-    for update in tqdm(range(n_updates), desc=config.algo.upper(), leave=False):
+    for update in progress_bar(range(n_updates), desc=config.algo.upper(), leave=False):
         t0 = time.perf_counter()
         frac = 1.0 - update / n_updates if config.lr_decay else 1.0
         for group in optimizer.param_groups:

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from gymnasium import spaces
-from tqdm.auto import tqdm
 
 from course_lib._validation import (
     check_bool,
@@ -51,6 +50,7 @@ from course_lib._validation import (
     check_type,
     validated,
 )
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.losses import huber_loss
 from course_lib.rl.policies import QNet
@@ -276,7 +276,9 @@ def train_dqn(
     result.episodes = collector.episodes
     schedule = EvalSchedule(config.eval_every)
 
-    for it in tqdm(range(max(1, config.total_steps // config.num_envs)), desc="DQN", leave=False, mininterval=1.0):
+    for it in progress_bar(
+        range(max(1, config.total_steps // config.num_envs)), desc="DQN", leave=False, mininterval=1.0
+    ):
         t0 = time.perf_counter()
         progress = collector.steps / config.total_steps
         eps = linear_schedule(config.eps_start, config.eps_end, config.eps_fraction, progress)

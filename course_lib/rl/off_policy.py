@@ -44,9 +44,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from course_lib._validation import check_hidden, check_positive, check_probability, check_real
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import GaussianPolicy, mlp
 from course_lib.rl.replay import ReplayBatch, ReplayBuffer
@@ -553,7 +553,7 @@ def train_off_policy(
     env.action_space.seed(seed)
     obs, episode_return = np.asarray(obs, dtype=np.float32).reshape(1, obs_dim), 0.0
 
-    for step in tqdm(range(1, config.total_steps + 1), desc=config.algo.upper(), leave=False, mininterval=1.0):
+    for step in progress_bar(range(1, config.total_steps + 1), desc=config.algo.upper(), leave=False, mininterval=1.0):
         t0 = time.perf_counter()
         if step <= config.learning_starts:
             action = run.numpy.uniform(-1.0, 1.0, (1, scaler.dim)).astype(np.float32)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from gymnasium import spaces
-from tqdm.auto import tqdm
 
 from course_lib._validation import (
     as_tensor,
@@ -47,6 +46,7 @@ from course_lib._validation import (
     check_type,
     validated,
 )
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.policies import CategoricalPolicy, ValueNet
 from course_lib.rl.returns import reward_to_go
@@ -271,7 +271,7 @@ def train_reinforce(
         return policy.act(obs, deterministic=True)
 
     n_updates = max(1, config.total_steps // (config.num_envs * config.n_steps))
-    for _ in tqdm(range(n_updates), desc="REINFORCE", leave=False):
+    for _ in progress_bar(range(n_updates), desc="REINFORCE", leave=False):
         t0 = time.perf_counter()
         roll = collector.collect(lambda o: policy.act(o, generator=run.sample), config.n_steps)
         adv, G, use = reinforce_advantages(roll, value, config.gamma, config.baseline)

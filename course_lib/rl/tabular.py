@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from course_lib._validation import check_bool, check_positive, check_probability, check_real, check_type, validated
+from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.trainer import TrainResult, record_evaluation, start_run
 
@@ -241,7 +241,7 @@ def train_tabular(
     def evaluate_greedy() -> None:
         record_evaluation(result, greedy, steps, run, callback, max_episode_steps=config.max_steps, **config.env_kwargs)
 
-    for episode in tqdm(range(config.n_episodes), desc=config.algo, leave=False):
+    for episode in progress_bar(range(config.n_episodes), desc=config.algo, leave=False):
         t0 = time.perf_counter()
         s, _ = env.reset(seed=seed if episode == 0 else None)
         a = explore(Q[s], config.epsilon, run.numpy)
