@@ -964,3 +964,110 @@ def check_task_advantages(fn: Callable, *, gamma: float = 0.9) -> Passed:
         (a.numpy(), "normalise each task to mean 0 and std 1"),
     ]
     raise _diagnose(topic, got, want, known)
+
+
+# --- 12 meta-RL with a recurrent policy ----------------------------------------------------------------------------
+
+__all__ += ["check_cumulative_regret", "check_ucb1_index"]
+
+
+def check_cumulative_regret(fn: Callable) -> Passed:
+    r"""``fn(probs, actions)`` with ``probs`` ``(n_tasks, k)`` and ``actions`` ``(n_tasks, n)`` returns the cumulative
+    pseudo-regret :math:`\sum_{s \le t} (\max_b p_b - p_{a_s})`, ``(n_tasks, n)`` (notebook 12).
+
+    Reference: :func:`course_lib.envs.bandits.pseudo_regret`.
+    """
+    from course_lib.envs.bandits import pseudo_regret, sample_bandit_tasks
+
+    topic = "cumulative regret"
+    g = torch.Generator().manual_seed(12)
+    probs = sample_bandit_tasks(4, 5, g).double()
+    actions = torch.randint(5, (4, 9), generator=g)
+    want = pseudo_regret(probs, actions).numpy()
+    got = _array(topic, _call(topic, fn, probs.clone(), actions.clone()), want.shape)
+    if _close(got, want, rtol=1e-5, atol=1e-6):
+        return Passed(topic, "the gap to the best arm's probability, summed along the pulls")
+    pulled = probs.gather(1, actions)
+    gap = probs.max(1, keepdim=True).values - pulled
+    known = [
+        (gap.numpy(), "that is the regret of each pull; sum it along the pulls (cumsum over dimension 1)"),
+        (-want, "the sign is flipped: regret is what the best arm would have earned minus what the pulled arm earns"),
+        (
+            (probs.mean(1, keepdim=True) - pulled).cumsum(1).numpy(),
+            "that compares with the mean arm; regret compares with the best arm, max_b p_b",
+        ),
+        (gap.cumsum(0).numpy(), "cumsum over the pulls (dimension 1), not over the tasks (dimension 0)"),
+        (gap.sum(1, keepdim=True).expand_as(gap).numpy(), "return the running sum after each pull, not only the total"),
+        (
+            torch.cat([torch.zeros_like(gap[:, :1]), gap.cumsum(1)[:, :-1]], 1).numpy(),
+            "entry t includes pull t itself (s <= t): the first entry is the first pull's gap, not 0",
+        ),
+        (
+            (gap.cumsum(1) / torch.arange(1, gap.shape[1] + 1, dtype=gap.dtype)).numpy(),
+            "that is the running mean regret per pull; return the running sum",
+        ),
+    ]
+    raise _diagnose(topic, got, want, known)
+
+
+def check_ucb1_index(fn: Callable) -> Passed:
+    r"""``fn(sums, counts, t)`` with ``(n_tasks, k)`` tensors (all counts >= 1) and an int ``t`` returns UCB1's index
+    :math:`\hat\mu_a + \sqrt{2 \ln t / n_a}`, ``(n_tasks, k)`` (notebook 12).
+
+    Reference: the arm that :class:`course_lib.meta.bandit_baselines.UCB1` pulls in the same state; states where its
+    choice depends on how it breaks ties are left out.
+    """
+    from course_lib.meta.bandit_baselines import UCB1
+
+    topic = "UCB1 index"
+    g = torch.Generator().manual_seed(13)
+    n_tasks, k = 400, 5
+    steps = (6, 12, 30, 80)
+    states = []
+    for t in steps:
+        counts = 1 + torch.stack(
+            [torch.bincount(torch.randint(k, (t - k,), generator=g), minlength=k) for _ in range(n_tasks)]
+        )
+        sums = counts * torch.rand(n_tasks, k, generator=g)  # means off a grid, so that ties are rare
+        states.append((t, sums, counts.float()))
+    mismatches, compared = 0, 0
+    for t, sums, counts in states:
+        picks = []
+        for seed in range(8):  # UCB1 breaks ties at random: keep the states where every tie-break agrees
+            agent = UCB1(n_tasks, k, torch.Generator().manual_seed(seed))
+            agent.sums, agent.counts, agent.t = sums.clone(), counts.clone(), t
+            picks.append(agent.select())
+        want = picks[0]
+        untied = torch.stack([p == want for p in picks]).all(0)
+        got = _array(topic, _call(topic, fn, sums.clone(), counts.clone(), t), (n_tasks, k))
+        got_arm = torch.from_numpy(got).argmax(1)
+        mismatches += int(((got_arm != want) & untied).sum())
+        compared += int(untied.sum())
+        if mismatches:
+            break
+    if not mismatches:
+        return Passed(topic, f"the arm of largest index is UCB1's in all {compared} states compared")
+    mean = sums / counts
+    known = [
+        (
+            mean + torch.sqrt(float(np.log(t)) / counts),
+            "the bonus is sqrt(2 ln t / n_a): the 2 comes from Hoeffding's exp(-2 m eps^2) set to t^-4",
+        ),
+        (
+            mean + torch.sqrt(2 * torch.log(counts) / counts),
+            "the log is of t, the pulls of all arms so far, not of n_a",
+        ),
+        (mean + 2 * float(np.log(t)) / counts, "take the square root: the bonus is sqrt(2 ln t / n_a)"),
+        (mean, "the exploration bonus is missing: UCB1 adds sqrt(2 ln t / n_a) to the empirical mean"),
+        (sums + torch.sqrt(2 * float(np.log(t)) / counts), "use the empirical mean s_a / n_a, not the sum s_a"),
+    ]
+    for scores, message in known:  # the answer *is* this mistake (by value), not only picks like it in this state
+        if _close(got, scores.numpy(), rtol=1e-5, atol=1e-6):
+            raise _fail(topic, message)
+    i = int(torch.nonzero((got_arm != want) & untied)[0])
+    state = f"sums {[round(v, 3) for v in sums[i].tolist()]}, counts {[int(v) for v in counts[i].tolist()]}"
+    raise _fail(
+        topic,
+        f"at t = {t} the arm of largest index differs from UCB1's in {mismatches} states, e.g. {state}: "
+        f"UCB1 pulls arm {int(want[i])}, yours arm {int(got_arm[i])}",
+    )

@@ -251,6 +251,47 @@ CASES += [
     (E.check_task_advantages, _task_advantages, _task_advantages_whole_return, "whole return G_0"),
 ]
 
+
+def _cumulative_regret(probs, actions):
+    return (probs.max(1, keepdim=True).values - probs.gather(1, actions)).cumsum(1)
+
+
+def _regret_per_pull(probs, actions):
+    return probs.max(1, keepdim=True).values - probs.gather(1, actions)  # the cumsum is missing
+
+
+def _ucb1_index(sums, counts, t):
+    return sums / counts + torch.sqrt(2 * float(np.log(t)) / counts)
+
+
+def _ucb1_index_no_two(sums, counts, t):
+    return sums / counts + torch.sqrt(float(np.log(t)) / counts)
+
+
+def _ucb1_index_log_counts(sums, counts, t):
+    return sums / counts + torch.sqrt(2 * torch.log(counts) / counts)
+
+
+def _regret_before_pull(probs, actions):
+    gap = probs.max(1, keepdim=True).values - probs.gather(1, actions)
+    return torch.cat([torch.zeros_like(gap[:, :1]), gap.cumsum(1)[:, :-1]], 1)  # s < t instead of s <= t
+
+
+def _ucb1_index_log10(sums, counts, t):
+    return sums / counts + torch.sqrt(2 * float(np.log10(t)) / counts)  # has the 2; the wrong log
+
+
+def _ucb1_index_mean_plus_one(sums, counts, t):
+    return sums / (counts + 1) + torch.sqrt(2 * float(np.log(t)) / counts)  # takes the root; a wrong mean
+
+
+CASES += [
+    (E.check_cumulative_regret, _cumulative_regret, _regret_per_pull, "sum it along the pulls"),
+    (E.check_cumulative_regret, _cumulative_regret, _regret_before_pull, "includes pull t itself"),
+    (E.check_ucb1_index, _ucb1_index, _ucb1_index_no_two, "the 2 comes from Hoeffding"),
+    (E.check_ucb1_index, _ucb1_index, _ucb1_index_log_counts, "the log is of t"),
+]
+
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
 
 
@@ -360,3 +401,13 @@ def test_a_float32_answer_is_accepted_or_named_never_a_crash():
     assert isinstance(passed, E.Passed)
     message = E._first_mismatch(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]))
     assert message.startswith("close but not exact")
+
+
+@pytest.mark.parametrize("wrong", [_ucb1_index_log10, _ucb1_index_mean_plus_one])
+def test_ucb1_checker_names_no_mistake_the_answer_did_not_make(wrong):
+    """A known mistake is named only when the answer is that mistake; otherwise the message shows a state to try."""
+    with pytest.raises(E.WrongAnswer) as err:
+        E.check_ucb1_index(wrong)
+    message = str(err.value)
+    assert "the 2 comes from" not in message and "square root" not in message
+    assert "e.g. sums [" in message and "UCB1 pulls arm" in message

@@ -3,7 +3,8 @@ r"""Bernoulli k-armed bandit tasks (notebook ``12_meta_rl_recurrent``).
 A *task* is a vector of arm probabilities :math:`p \in [0, 1]^k`, drawn from
 :math:`U[0, 1]^k`. Pulling arm :math:`a` pays :math:`r \sim \text{Bernoulli}(p_a)`;
 an episode is :math:`n` pulls of the same task. An agent that does not know
-:math:`p` pays for learning it; its expected (pseudo-)regret after :math:`t` pulls is
+:math:`p` pays for learning it; its (pseudo-)regret after :math:`t` pulls, the expected reward lost given the
+arms pulled, is
 
 .. math:: \text{regret}_t = \sum_{s=1}^{t} \big(\max_b p_b - p_{a_s}\big).
 
@@ -34,7 +35,9 @@ class BernoulliBanditEnv(gym.Env):
 
     Args:
         k: number of arms.
-        horizon: pulls per episode (then ``truncated``).
+        horizon: pulls per episode. The task ends there, so the last pull returns ``terminated=True``: the
+            horizon is part of the task (the observation counts down to it), not a time limit, and a learner
+            must not bootstrap past it (:func:`course_lib.meta.rl2.a2c_loss` does not).
         probs: the task, ``(k,)`` in [0, 1]; ``None`` draws a new task from ``np_random`` at
             each ``reset`` until :meth:`set_task` is called.
 
@@ -79,7 +82,7 @@ class BernoulliBanditEnv(gym.Env):
         reward = float(self.np_random.random() < self.probs[int(action)])
         self._t += 1
         obs = np.array([self._t / self.horizon], dtype=np.float32)
-        return obs, reward, False, self._t >= self.horizon, {"probs": self.probs.copy()}
+        return obs, reward, self._t >= self.horizon, False, {"probs": self.probs.copy()}
 
 
 def sample_bandit_tasks(n_tasks: int, k: int, generator: torch.Generator | None = None) -> torch.Tensor:

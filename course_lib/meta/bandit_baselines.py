@@ -1,15 +1,23 @@
 r"""Classic bandit algorithms, batched over tasks: the baselines of RL² (notebook ``12_meta_rl_recurrent``).
 
 Each keeps, per task and arm, the pull count :math:`n_a` and the reward sum :math:`s_a`, so the
-empirical mean is :math:`\hat\mu_a = s_a / n_a`. At pull :math:`t = 1, 2, \dots`:
+empirical mean is :math:`\hat\mu_a = s_a / n_a`. Before each pull, with :math:`t` the pulls made so far
+(over all arms):
 
 * **random** -- an arm uniformly at random;
 * **ε-greedy** -- each arm once, then with probability :math:`\varepsilon` a random arm, else
   :math:`\arg\max_a \hat\mu_a`;
 * **UCB1** (Auer, Cesa-Bianchi and Fischer, Machine Learning 2002) -- each arm once, then
-  :math:`\arg\max_a \hat\mu_a + \sqrt{2 \ln t / n_a}` with :math:`t` the pulls so far;
+  :math:`\arg\max_a \hat\mu_a + \sqrt{2 \ln t / n_a}`;
 * **Thompson sampling** (Thompson, Biometrika 1933) with a uniform prior -- draw
   :math:`\tilde p_a \sim \text{Beta}(1 + s_a, 1 + n_a - s_a)` and pull :math:`\arg\max_a \tilde p_a`.
+
+Two yardsticks that notebook 12 uses to place RL² and Thompson sampling (not algorithms from a paper):
+
+* **win-stay, lose-shift** -- pull the same arm again if it paid, else a uniformly random *other* arm:
+  the simplest rule with one pull of memory;
+* **posterior mean + c s.d.** -- a deterministic rule on Thompson sampling's posterior: pull
+  :math:`\arg\max_a \mathbb E[p_a] + c\,\mathrm{sd}(p_a)` under :math:`\text{Beta}(1 + s_a, 1 + n_a - s_a)`.
 
 Ties go to a uniformly random one of the tied arms. :func:`run_bandit` plays one episode of every
 task of a batch with one of them.
@@ -25,7 +33,16 @@ import torch
 from course_lib._validation import check_probability
 from course_lib.envs.bandits import BanditBatch
 
-__all__ = ["BanditAlgorithm", "RandomArms", "EpsilonGreedy", "UCB1", "Thompson", "run_bandit"]
+__all__ = [
+    "BanditAlgorithm",
+    "RandomArms",
+    "EpsilonGreedy",
+    "UCB1",
+    "Thompson",
+    "WinStayLoseShift",
+    "PosteriorMeanPlusSD",
+    "run_bandit",
+]
 
 
 class BanditAlgorithm:
@@ -93,6 +110,39 @@ class Thompson(BanditAlgorithm):
     def select(self) -> torch.Tensor:
         a, b = 1 + self.sums.numpy(), 1 + (self.counts - self.sums).numpy()
         return self._argmax_random_ties(torch.from_numpy(self.rng.beta(a, b)).float())
+
+
+class WinStayLoseShift(BanditAlgorithm):
+    """Repeat the last arm if it paid, else pull one of the other arms at random (a random arm first)."""
+
+    def __init__(self, n_tasks: int, k: int, generator: torch.Generator | None = None) -> None:
+        super().__init__(n_tasks, k, generator)
+        self.last_action = torch.randint(k, (n_tasks,), generator=generator)
+        self.last_reward = torch.ones(n_tasks)  # "stay" on the random first arm
+
+    def select(self) -> torch.Tensor:
+        k = self.counts.shape[1]
+        other = (self.last_action + torch.randint(1, k, self.last_action.shape, generator=self.generator)) % k
+        return torch.where(self.last_reward > 0, self.last_action, other)
+
+    def update(self, actions: torch.Tensor, rewards: torch.Tensor) -> None:
+        super().update(actions, rewards)
+        self.last_action, self.last_reward = actions.clone(), rewards.clone()
+
+
+class PosteriorMeanPlusSD(BanditAlgorithm):
+    """Pull the arm of largest posterior mean plus ``c`` posterior standard deviations, Beta(1 + s, 1 + n - s)."""
+
+    def __init__(self, n_tasks: int, k: int, generator: torch.Generator | None = None, c: float = 1.0) -> None:
+        super().__init__(n_tasks, k, generator)
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
+            raise ValueError(f"c must be a finite number >= 0, got {c!r}")
+        self.c = float(c)
+
+    def select(self) -> torch.Tensor:
+        a, b = 1 + self.sums, 1 + self.counts - self.sums
+        sd = (a * b / ((a + b) ** 2 * (a + b + 1))).sqrt()
+        return self._argmax_random_ties(a / (a + b) + self.c * sd)
 
 
 def run_bandit(

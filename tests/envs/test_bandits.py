@@ -17,7 +17,7 @@ def test_registered_env_passes_the_gymnasium_checker():
     check_env(BernoulliBanditEnv(k=3, horizon=10, probs=[0.1, 0.5, 0.9]))
 
 
-def test_env_pays_bernoulli_rewards_and_truncates_at_the_horizon():
+def test_env_pays_bernoulli_rewards_and_terminates_at_the_horizon():
     env = BernoulliBanditEnv(k=3, horizon=2000, probs=[0.0, 1.0, 0.3])
     env.reset(seed=0)
     rewards = {a: [] for a in range(3)}
@@ -25,7 +25,7 @@ def test_env_pays_bernoulli_rewards_and_truncates_at_the_horizon():
         a = t % 3
         obs, r, term, trunc, _ = env.step(a)
         rewards[a].append(r)
-        assert obs[0] == np.float32((t + 1) / 2000) and not term and trunc == (t == 1999)
+        assert obs[0] == np.float32((t + 1) / 2000) and term == (t == 1999) and not trunc
     assert set(rewards[0]) == {0.0} and set(rewards[1]) == {1.0}
     assert abs(np.mean(rewards[2]) - 0.3) < 4 * np.sqrt(0.3 * 0.7 / len(rewards[2]))
 

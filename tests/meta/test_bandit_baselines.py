@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from course_lib.envs.bandits import pseudo_regret
-from course_lib.meta.bandit_baselines import UCB1, EpsilonGreedy, RandomArms, Thompson, run_bandit
+from course_lib.meta.bandit_baselines import (
+    UCB1,
+    EpsilonGreedy,
+    PosteriorMeanPlusSD,
+    RandomArms,
+    Thompson,
+    WinStayLoseShift,
+    run_bandit,
+)
 
 
 def _gen(seed=0):
@@ -30,6 +38,9 @@ def test_ucb1_index_on_a_hand_computed_state():
     assert agent.select().item() == 0
     agent.counts[:] = torch.tensor([[3.0, 4.0]])  # now arm 0: 1.036 < arm 1
     assert agent.select().item() == 1
+    agent.counts[:] = torch.tensor([[1.0, 4.0]])  # t is the pulls made so far: ln 5 here, not ln 6
+    agent.sums[:] = torch.tensor([[0.0, 3.68]])  # arm 1: 0.92 + sqrt(2 ln 5 / 4) = 1.817 > arm 0: 1.794
+    assert agent.select().item() == 1  # with ln 6 it would be arm 0 (1.893 > 1.867)
 
 
 def test_greedy_picks_the_best_empirical_mean_and_breaks_ties_at_random():
@@ -79,3 +90,38 @@ def test_regret_on_a_deterministic_bandit():
 def test_run_bandit_rejects_a_non_algorithm():
     with pytest.raises(TypeError, match="algorithm must be a BanditAlgorithm"):
         run_bandit(lambda: 0, torch.rand(2, 3), 5, _gen())
+
+
+def test_win_stay_lose_shift_stays_after_a_win_and_moves_after_a_loss():
+    agent = WinStayLoseShift(3000, 3, _gen())
+    first = agent.select()
+    assert (torch.bincount(first, minlength=3).float() / 3000 - 1 / 3).abs().max() < 0.04  # a random first arm
+    paid = torch.arange(3000) % 2 == 0
+    agent.update(first, paid.float())
+    nxt = agent.select()
+    assert torch.equal(nxt[paid], first[paid])  # win: stay
+    assert (nxt[~paid] != first[~paid]).all()  # loss: another arm, each of the two about equally often
+    moved = (nxt[~paid] - first[~paid]) % 3
+    assert abs((moved == 1).float().mean().item() - 0.5) < 0.05
+    probs = torch.tensor([[0.0, 1.0]]).expand(50, 2).contiguous()
+    actions, _ = run_bandit(WinStayLoseShift, probs, 30, _gen())
+    assert (pseudo_regret(probs, actions)[:, -1] <= 1).all()  # at most one pull of the arm that never pays
+
+
+def test_posterior_mean_plus_sd_against_scipy():
+    from scipy import stats
+
+    g = _gen(5)
+    counts = torch.randint(1, 20, (200, 4), generator=g).float()
+    sums = torch.floor(torch.rand(200, 4, generator=g) * (counts + 1))
+    for c in (0.0, 1.0, 2.5):
+        agent = PosteriorMeanPlusSD(200, 4, _gen(), c=c)
+        agent.counts[:], agent.sums[:] = counts, sums
+        post = stats.beta(1 + sums.numpy(), 1 + (counts - sums).numpy())
+        scores = torch.from_numpy(post.mean() + c * post.std())
+        top2 = scores.topk(2, 1).values
+        untied = top2[:, 0] - top2[:, 1] > 1e-6  # ties are broken at random
+        assert untied.sum() > 150
+        assert torch.equal(agent.select()[untied], scores.argmax(1)[untied])
+    with pytest.raises(ValueError, match="c must be a finite number >= 0"):
+        PosteriorMeanPlusSD(2, 3, c=-1.0)

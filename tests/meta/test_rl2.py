@@ -46,11 +46,14 @@ def test_entropy_gradient_in_sympy():
     for j in range(3):  # dH/dz_j = -p_j (log p_j + H)
         gap = sp.diff(H, z[j]) + p[j] * (sp.log(p[j]) + H)
         assert abs(float(gap.subs({z[0]: 0.3, z[1]: -1.2, z[2]: 0.7}))) < 1e-12
+    for a in range(3):  # the score term: d log p_a / dz_j = [j == a] - p_j
+        for j in range(3):
+            assert sp.simplify(sp.diff(sp.log(p[a]), z[j]) - (int(j == a) - p[j])) == 0
 
 
 def test_a2c_loss_gradient_three_ways():
-    """The gradient w.r.t. the policy head's bias: closed form (SymPy-checked score and entropy terms),
-    autograd, and central finite differences."""
+    """The gradient w.r.t. the policy head's bias (score and entropy terms) and the value head's bias (the value
+    term, with its target held constant): closed form (SymPy-checked), autograd, and central finite differences."""
     policy = _policy().double()
     probs = sample_bandit_tasks(4, 3, torch.Generator().manual_seed(3)).double()
     ep = rollout(policy, probs, torch.Generator().manual_seed(4))
@@ -88,6 +91,19 @@ def test_a2c_loss_gradient_three_ways():
             policy.pi.bias[j] += h
         fd.append((up - down) / (2 * h))
     torch.testing.assert_close(grad, torch.stack(fd), rtol=1e-5, atol=1e-8)
+    # the value term: d/d(value-head bias) = 2 c_v mean(V - G), with G held constant (autograd)
+    grad_v = torch.autograd.grad(a2c_loss(policy, ep, gamma, lam, c_v, beta)[0], policy.v.bias)[0]
+    torch.testing.assert_close(grad_v, (2 * c_v * (values - target.T).mean()).reshape(1))
+    # finite differences recompute G from V, so use gamma = lam = 0, where G_t = r_t does not depend on V
+    # (and the normalised advantage r - V does not change when every V shifts): there they must agree too
+    with torch.no_grad():
+        policy.v.bias += h
+        up = a2c_loss(policy, ep, 0.0, 0.0, c_v, beta)[0]
+        policy.v.bias -= 2 * h
+        down = a2c_loss(policy, ep, 0.0, 0.0, c_v, beta)[0]
+        policy.v.bias += h
+    fd_v = ((up - down) / (2 * h)).reshape(1)
+    torch.testing.assert_close(fd_v, (2 * c_v * (values - ep.rewards).mean()).reshape(1), rtol=1e-5, atol=1e-8)
 
 
 def test_config_errors_name_the_argument():
@@ -99,6 +115,8 @@ def test_config_errors_name_the_argument():
         RL2Config(gamma=2.0)
     with pytest.raises(ValueError, match="entropy_end"):
         RL2Config(entropy_end=-0.1)
+    with pytest.raises(ValueError, match="lr_end"):
+        RL2Config(lr_end=0.0)
     with pytest.raises(TypeError, match="config must be a RL2Config"):
         train_rl2(RL2Config, seed=0)
 
@@ -112,3 +130,26 @@ def test_trainer_contract_on_a_tiny_run():
     again = train_rl2(cfg, seed=0)
     for p, q in zip(result.policy.parameters(), again.policy.parameters()):
         torch.testing.assert_close(p, q)
+
+
+def test_step_size_follows_a_cosine_to_lr_end():
+    cfg = RL2Config(k=3, horizon=5, hidden=8, updates=5, batch_tasks=4, eval_tasks=5, lr=1e-2, lr_end=1e-3)
+    lrs = [row["lr"] for row in train_rl2(cfg, seed=1).log]
+    assert lrs[0] == pytest.approx(1e-2) and lrs[-1] == pytest.approx(1e-3)
+    assert lrs[2] == pytest.approx(5.5e-3) and all(a > b for a, b in zip(lrs, lrs[1:]))
+    constant = RL2Config(k=3, horizon=5, hidden=8, updates=5, batch_tasks=4, eval_tasks=5, lr=1e-2, lr_end=None)
+    assert {row["lr"] for row in train_rl2(constant, seed=1).log} == {1e-2}  # lr_end=None: a constant step
+
+
+def test_rollout_samples_from_the_zero_state_policy_that_the_loss_sees():
+    """The actions rollout draws come from the same h_t, starting at zero, that a2c_loss differentiates."""
+    policy = _policy()
+    probs = sample_bandit_tasks(5, 3, torch.Generator().manual_seed(1))
+    ep = rollout(policy, probs, torch.Generator().manual_seed(2))
+    logits, _, _ = policy(ep.inputs)  # h = None: the zero state, as in a2c_loss
+    g = torch.Generator().manual_seed(2)  # replay rollout's draws: the action's uniform, then the coins
+    for t in range(policy.horizon):
+        u = torch.rand(5, 1, generator=g)
+        a = (torch.softmax(logits[:, t], 1).cumsum(1) < u).sum(1).clamp(max=policy.k - 1)
+        assert torch.equal(a, ep.actions[:, t])
+        torch.rand(5, generator=g)
