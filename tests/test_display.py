@@ -46,3 +46,21 @@ def test_equations_display_and_never_evaluate():
     assert show_equation(x**2, "2x", r"\neq")._repr_latex_() == r"$$x^{2} \neq 2x$$"
     with pytest.raises(TypeError, match="not booleans"):
         show_equation(sp.Eq(x, theta) if isinstance(sp.Eq(x, theta), bool) else False, theta)
+
+
+def test_source_listing_is_marked_as_code_for_the_book():
+    # the book's CSS lets it scroll like a code cell, and tests/test_browser.py recognises it by this class
+    html = show_source(reward_to_go)._repr_html_()
+    assert html.startswith("<div class='course-source'>") and html.endswith("</div>")
+
+
+def test_equation_can_put_its_right_hand_side_on_a_line_below():
+    import sympy as sp
+
+    from course_lib.display import show_equation
+
+    x = sp.Symbol("x")
+    latex = show_equation(r"\text{a long left-hand side}", x**2, rhs_below=True)._repr_latex_()
+    assert latex == r"$$\begin{aligned}&\text{a long left-hand side} \\ &\qquad = x^{2}\end{aligned}$$"
+    with pytest.raises(TypeError, match="rhs_below"):
+        show_equation(x, x, rhs_below="yes")
