@@ -149,3 +149,10 @@ def test_each_notebook_opens_with_navigation_and_ends_with_references(path):
     markdown = [c for c in cells if c["cell_type"] == "markdown"]
     last = "".join(markdown[-1]["source"])
     assert "## References" in last and "{footbibliography}" in last, f"{path.name}: no References section at the end"
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, *PAGES], ids=lambda p: p.name)
+def test_no_page_calls_a_chapter_of_the_contents_unwritten(path):
+    """A chapter in the contents exists: no page may still call it "being written" (as 10 and A did for 11 and 12)."""
+    text = _markdown(path)
+    assert "being written" not in text, f"{path.name} still says a chapter is being written"
