@@ -83,7 +83,8 @@ def _headings(path: pathlib.Path) -> set[str]:
     for line in _markdown(path).splitlines():
         m = re.match(r"#{1,3} (.+)", line)
         if m:
-            slugs.add(default_slugify(m.group(1).replace("`", "").replace("$", "").strip()))
+            # as MyST does (compute_unique_slug): only text and inline code count, so inline maths drops out
+            slugs.add(default_slugify(re.sub(r"\$[^$]+\$", "", m.group(1)).replace("`", "").strip()))
     return slugs
 
 
