@@ -30,7 +30,7 @@ import math
 import numpy as np
 import torch
 
-from course_lib._validation import check_probability
+from course_lib._validation import check_positive, check_probability
 from course_lib.envs.bandits import BanditBatch
 
 __all__ = [
@@ -135,9 +135,7 @@ class PosteriorMeanPlusSD(BanditAlgorithm):
 
     def __init__(self, n_tasks: int, k: int, generator: torch.Generator | None = None, c: float = 1.0) -> None:
         super().__init__(n_tasks, k, generator)
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
-            raise ValueError(f"c must be a finite number >= 0, got {c!r}")
-        self.c = float(c)
+        self.c = float(check_positive("c", c, allow_zero=True))
 
     def select(self) -> torch.Tensor:
         a, b = 1 + self.sums, 1 + self.counts - self.sums

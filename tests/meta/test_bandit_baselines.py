@@ -123,5 +123,7 @@ def test_posterior_mean_plus_sd_against_scipy():
         untied = top2[:, 0] - top2[:, 1] > 1e-6  # ties are broken at random
         assert untied.sum() > 150
         assert torch.equal(agent.select()[untied], scores.argmax(1)[untied])
-    with pytest.raises(ValueError, match="c must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="c must be >= 0"):
         PosteriorMeanPlusSD(2, 3, c=-1.0)
+    with pytest.raises(ValueError, match="c must be finite"):
+        PosteriorMeanPlusSD(2, 3, c=float("nan"))
