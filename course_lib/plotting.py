@@ -8,7 +8,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib.stats import mean_confidence_band
+from course_lib.stats import bootstrap_ci, iqm, mean_confidence_band, normalized_scores, performance_profile
 
 __all__ = [
     "use_course_style",
@@ -18,6 +18,10 @@ __all__ = [
     "show_frame",
     "plot_grid_paths",
     "plot_adaptation",
+    "plot_interval_estimates",
+    "plot_performance_profiles",
+    "plot_sample_efficiency",
+    "save_figure",
     "COLORS",
 ]
 
@@ -221,3 +225,103 @@ def plot_adaptation(
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---------------------------------------------------------------- comparing algorithms over many runs (chapter 13)
+# ``runs[algorithm][env_id]`` holds ``final`` (runs,), ``steps`` (points,), ``curves`` (runs, points), as
+# :func:`course_lib.sweep.load_runs` gives them; ``bounds[env_id] = (low, high)`` for normalising.
+
+
+def _pooled_normalized(runs: Mapping, algo: str, bounds: Mapping) -> np.ndarray:
+    envs = sorted(runs[algo])
+    n = min(len(runs[algo][e]["final"]) for e in envs)
+    scores = np.stack([runs[algo][e]["final"][:n] for e in envs], axis=1)  # (runs, tasks)
+    return normalized_scores(scores, [bounds[e][0] for e in envs], [bounds[e][1] for e in envs])
+
+
+def plot_interval_estimates(runs: Mapping, bounds: Mapping, *, seed: int = 0, confidence: float = 0.95) -> plt.Figure:
+    """Final scores as interval estimates: per environment the IQM of the final returns, and over all
+    environments the IQM of the normalised scores, each with a percentile-bootstrap interval (stratified
+    over environments in the pooled panel; Agarwal et al., 2021)."""
+    algos = list(runs)
+    envs = list(dict.fromkeys(e for a in algos for e in runs[a]))
+    fig, axes = plt.subplots(1, len(envs) + 1, figsize=(3.1 * (len(envs) + 1), 0.5 * len(algos) + 1.6))
+    for ax, env in zip(axes, [*envs, None]):
+        for i, algo in enumerate(algos):
+            if env is None:
+                scores = _pooled_normalized(runs, algo, bounds)
+            elif env in runs[algo]:
+                scores = runs[algo][env]["final"]
+            else:
+                continue
+            est, lo, hi = bootstrap_ci(scores, iqm, confidence=confidence, seed=seed)
+            color = COLORS[i % len(COLORS)]
+            ax.plot([lo, hi], [i, i], color=color, linewidth=6, alpha=0.35, solid_capstyle="butt")
+            ax.plot([est], [i], "|", color=color, markersize=14, markeredgewidth=2)
+        ax.set_yticks(range(len(algos)), algos if env == envs[0] else [""] * len(algos))
+        ax.set_ylim(-0.7, len(algos) - 0.3)
+        ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        if env is None:
+            ax.set_title("both, normalised")
+            ax.set_xlabel("IQM (0 random, 1 solved)")
+        else:
+            ax.set_title(env)
+            ax.set_xlabel("IQM of final return")
+    fig.tight_layout()
+    return fig
+
+
+def plot_performance_profiles(
+    runs: Mapping, bounds: Mapping, *, seed: int = 0, taus: np.ndarray | None = None
+) -> plt.Figure:
+    """Performance profiles of the normalised final scores, all environments pooled: the share of runs above
+    each threshold, with 95% stratified-bootstrap bands (:func:`course_lib.stats.performance_profile`)."""
+    pooled = {algo: _pooled_normalized(runs, algo, bounds) for algo in runs}
+    if taus is None:
+        top = max(float(p.max()) for p in pooled.values())
+        taus = np.linspace(0.0, max(top, 1.0) + 0.05, 61)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, (algo, scores) in enumerate(pooled.items()):
+        profile, lo, hi = performance_profile(scores, taus, seed=seed)
+        color = COLORS[i % len(COLORS)]
+        ax.plot(taus, profile, color=color, label=algo)
+        ax.fill_between(taus, lo, hi, color=color, alpha=0.2, linewidth=0)
+    ax.axvline(1.0, color="0.4", linestyle=":", linewidth=1)
+    ax.set_xlabel("normalised score τ (0 random policy, 1 solved)")
+    ax.set_ylabel("share of runs with score > τ")
+    ax.set_ylim(-0.02, 1.02)
+    legend_outside(ax)
+    return fig
+
+
+def plot_sample_efficiency(runs: Mapping, bounds: Mapping, *, seed: int = 0) -> plt.Figure:
+    """Sample-efficiency curves: per environment, the IQM over runs of the evaluation return at each
+    evaluation, with a 95% percentile-bootstrap band; the dotted line is the env's "solved" return."""
+    algos = list(runs)
+    envs = list(dict.fromkeys(e for a in algos for e in runs[a]))
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 3.3), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for i, algo in enumerate(algos):
+            run = runs[algo].get(env)
+            if run is None or run["curves"] is None:
+                continue
+            est = np.empty((3, len(run["steps"])))
+            for k in range(len(run["steps"])):
+                est[:, k] = bootstrap_ci(run["curves"][:, k], iqm, seed=seed)
+            color = COLORS[i % len(COLORS)]
+            ax.plot(run["steps"], est[0], color=color, label=algo)
+            ax.fill_between(run["steps"], est[1], est[2], color=color, alpha=0.2, linewidth=0)
+        ax.axhline(bounds[env][1], color="0.4", linestyle=":", linewidth=1)
+        ax.set_title(env)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("IQM of evaluation return")
+    legend_outside(axes[0][-1])
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: plt.Figure, path) -> None:
+    """Write ``fig`` (PNG, or what the suffix says) and close it."""
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)

@@ -111,3 +111,57 @@ def test_bad_input_is_refused_clearly(call, exc, words):
     plt.close("all")
     refused(call, exc, words)
     plt.close("all")
+
+
+def _runs():
+    """Two algorithms on two tasks, 8 runs each, as course_lib.sweep.load_runs gives them."""
+    rng = np.random.default_rng(0)
+    steps = np.array([10, 20, 30])
+    runs = {}
+    for algo, shift in (("good", 0.3), ("poor", 0.0)):
+        runs[algo] = {}
+        for env, (low, high) in (("A", (0.0, 1.0)), ("B", (-500.0, -100.0))):
+            curves = low + (high - low) * np.clip(rng.uniform(0, 0.7, (8, 3)).cumsum(1) * 0.5 + shift, 0, 1.2)
+            runs[algo][env] = {"seeds": np.arange(8), "final": curves[:, -1], "steps": steps, "curves": curves}
+    return runs, {"A": (0.0, 1.0), "B": (-500.0, -100.0)}
+
+
+def test_interval_estimates_mark_the_iqm_of_each_algorithm_per_task_and_pooled():
+    from course_lib.stats import iqm, normalized_scores
+
+    runs, bounds = _runs()
+    fig = plotting.plot_interval_estimates(runs, bounds)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["A", "B", "both, normalised"]
+    # each algorithm draws an interval line then a marker at its IQM
+    assert axes[1].lines[1].get_xdata()[0] == pytest.approx(iqm(runs["good"]["B"]["final"]))
+    pooled = normalized_scores(
+        np.stack([runs["poor"]["A"]["final"], runs["poor"]["B"]["final"]], 1), [0.0, -500.0], [1.0, -100.0]
+    )
+    assert axes[2].lines[3].get_xdata()[0] == pytest.approx(iqm(pooled))
+    lo, hi = axes[2].lines[2].get_xdata()
+    assert lo <= iqm(pooled) <= hi
+
+
+def test_performance_profiles_start_at_one_and_fall():
+    runs, bounds = _runs()
+    fig = plotting.plot_performance_profiles(runs, bounds)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["good", "poor"]
+    for line in ax.lines[:2]:
+        y = line.get_ydata()
+        assert y[0] == 1.0 and np.all(np.diff(y) <= 0)  # every run scores above 0 here; a profile never rises
+    assert np.all(ax.lines[0].get_ydata() >= ax.lines[1].get_ydata())  # "good" is shifted up: it dominates
+
+
+def test_sample_efficiency_draws_the_iqm_at_each_evaluation():
+    from course_lib.stats import iqm
+
+    runs, bounds = _runs()
+    fig = plotting.plot_sample_efficiency(runs, bounds)
+    ax = fig.axes[1]
+    assert ax.get_title() == "B"
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [10, 20, 30])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), iqm(runs["good"]["B"]["curves"], axis=0))
+    assert ax.lines[-1].get_ydata()[0] == -100.0  # the dotted "solved" line

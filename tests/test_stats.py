@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from course_lib.stats import bootstrap_ci, iqm, mean_confidence_band
+from course_lib.stats import (
+    bootstrap_ci,
+    iqm,
+    mean_confidence_band,
+    normalized_scores,
+    performance_profile,
+    probability_of_improvement,
+    subsample_statistic,
+)
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -77,6 +85,29 @@ BAD_INPUTS = [
     bad("band-1d", lambda: mean_confidence_band(np.zeros(5)), ValueError, "ys"),
     bad("band-confidence", lambda: mean_confidence_band(np.zeros((3, 5)), confidence=0.0), ValueError, "confidence"),
     bad("band-inf", lambda: mean_confidence_band(np.full((3, 5), np.inf)), ValueError, "ys", "finite"),
+    bad("norm-high-below-low", lambda: normalized_scores(np.zeros((3, 2)), [0, 1], [1, 0]), ValueError, "high", "low"),
+    bad("norm-nan", lambda: normalized_scores([1.0, np.nan], 0, 1), ValueError, "scores", "finite"),
+    bad("norm-3d", lambda: normalized_scores(np.zeros((2, 2, 2)), 0, 1), ValueError, "scores", "(runs, tasks)"),
+    bad(
+        "norm-low-wrong-length",
+        lambda: normalized_scores(np.zeros((3, 2)), [0, 0, 0], 1),
+        ValueError,
+        "low",
+        "per task",
+    ),
+    bad("profile-taus-2d", lambda: performance_profile(np.zeros((3, 2)), np.zeros((2, 2))), ValueError, "taus"),
+    bad("profile-taus-empty", lambda: performance_profile(np.zeros((3, 2)), []), ValueError, "taus"),
+    bad(
+        "poi-task-mismatch", lambda: probability_of_improvement(np.zeros((3, 2)), np.zeros((3, 3))), ValueError, "tasks"
+    ),
+    bad("poi-empty", lambda: probability_of_improvement(np.zeros((0, 2)), np.zeros((3, 2))), ValueError, "x"),
+    bad(
+        "poi-confidence", lambda: probability_of_improvement([1.0, 2.0], [1.0], confidence=0), ValueError, "confidence"
+    ),
+    bad("poi-nan", lambda: probability_of_improvement([1.0, np.nan], [1.0]), ValueError, "x", "finite"),
+    bad("subsample-too-many", lambda: subsample_statistic(np.arange(5.0), 5), ValueError, "n_runs"),
+    bad("subsample-2d", lambda: subsample_statistic(np.zeros((5, 2)), 3), ValueError, "scores"),
+    bad("subsample-float-runs", lambda: subsample_statistic(np.arange(5.0), 2.5), TypeError, "n_runs"),
 ]
 
 
@@ -91,3 +122,71 @@ def test_bootstrap_ci_degenerate_cases():
     assert lo == hi == est == 500.0  # every run at the cap: an interval of zero width
     est, lo, hi = bootstrap_ci(np.array([420.0, 500.0]), iqm)
     assert (lo, hi) == (420.0, 500.0)  # two runs: the interval is [min, max]
+
+
+# ---------------------------------------------------------------- comparing algorithms (chapter 13)
+def test_normalized_scores_maps_low_to_zero_and_high_to_one_per_task():
+    scores = np.array([[22.0, -500.0], [475.0, -100.0], [500.0, -80.0]])
+    out = normalized_scores(scores, low=[22.0, -500.0], high=[475.0, -100.0])
+    np.testing.assert_allclose(out[0], [0.0, 0.0])
+    np.testing.assert_allclose(out[1], [1.0, 1.0])
+    np.testing.assert_allclose(out[2], [478 / 453, 420 / 400])
+
+
+def test_probability_of_improvement_is_the_mann_whitney_u_over_nk_averaged_over_tasks():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, size=(7, 3)).astype(float)  # small integers: ties count one half
+    y = rng.integers(0, 5, size=(6, 3)).astype(float)
+    est, lo, hi = probability_of_improvement(x, y, n_resamples=500)
+    u = [stats.mannwhitneyu(x[:, m], y[:, m]).statistic / (7 * 6) for m in range(3)]
+    assert est == pytest.approx(np.mean(u))
+    assert lo <= est <= hi
+    # brute force, pair by pair
+    brute = np.mean(
+        [[[float(a > b) + 0.5 * (a == b) for b in y[:, m]] for a in x[:, m]] for m in range(3)], axis=(1, 2)
+    )
+    assert est == pytest.approx(brute.mean())
+
+
+def test_probability_of_improvement_symmetry_and_extremes():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(10, 2)), rng.normal(size=(8, 2))
+    assert probability_of_improvement(x, y)[0] + probability_of_improvement(y, x)[0] == pytest.approx(1.0)
+    assert probability_of_improvement(x + 100, y) == (1.0, 1.0, 1.0)
+    assert probability_of_improvement(x, x)[0] == pytest.approx(0.5)
+
+
+def test_probability_of_improvement_interval_covers_the_truth_near_nominally():
+    """X ~ N(0.5, 1), Y ~ N(0, 1): P(X > Y) = Phi(0.5 / sqrt 2). The 90% interval from 20 + 20 runs covers it
+    in about 90% of 200 repetitions (a percentile bootstrap under-covers a little at n = 20)."""
+    truth = stats.norm.cdf(0.5 / np.sqrt(2))
+    rng = np.random.default_rng(2)
+    covered = 0
+    for rep in range(200):
+        x, y = rng.normal(0.5, 1, size=(20, 1)), rng.normal(0, 1, size=(20, 1))
+        _, lo, hi = probability_of_improvement(x, y, confidence=0.9, n_resamples=500, seed=rep)
+        covered += lo <= truth <= hi
+    assert 0.80 <= covered / 200 <= 0.97
+
+
+def test_performance_profile_counts_runs_above_each_threshold_tasks_weighted_equally():
+    scores = np.array([[0.0, 0.2], [0.5, 0.4], [1.0, 0.9], [1.5, 1.1]])
+    profile, lo, hi = performance_profile(scores, [-1.0, 0.3, 0.95, 2.0], n_resamples=500)
+    np.testing.assert_allclose(profile, [1.0, (3 / 4 + 3 / 4) / 2, (2 / 4 + 1 / 4) / 2, 0.0])
+    assert np.all(lo <= profile) and np.all(profile <= hi)
+    assert lo[0] == hi[0] == 1.0 and lo[-1] == hi[-1] == 0.0  # every resample agrees at the extremes
+    assert np.all(np.diff(profile) <= 0)  # a survival curve never rises
+
+
+def test_subsample_statistic_draws_without_replacement_and_is_unbiased_for_the_mean():
+    scores = np.arange(20.0)
+    means = subsample_statistic(scores, 3, n_draws=20_000, seed=0)
+    assert means.shape == (20_000,)
+    assert means.mean() == pytest.approx(scores.mean(), abs=0.1)
+    # variance of a mean of 3 drawn without replacement: sigma^2 / 3 * (N - 3) / (N - 1)
+    assert means.var() == pytest.approx(scores.var() / 3 * 17 / 19, rel=0.05)
+    maxima = subsample_statistic(scores, 3, n_draws=2000, statistic=np.max, seed=0)
+    assert maxima.min() >= 2.0  # three distinct runs: the largest is at least the third smallest
+    assert np.array_equal(
+        subsample_statistic(scores, 3, n_draws=50, seed=4), subsample_statistic(scores, 3, n_draws=50, seed=4)
+    )

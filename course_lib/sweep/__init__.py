@@ -14,7 +14,7 @@ Ray is optional (``pip install 'course_lib[sweep]'``) and only imported for ``ba
 """
 
 from course_lib.sweep.grid import TRAINERS, Grid, Trial, grid_from_dict, load_grid, register_trainer
-from course_lib.sweep.report import format_table, summarize
+from course_lib.sweep.report import format_table, load_runs, score_bounds, summarize, write_figures
 from course_lib.sweep.results import read_records
 from course_lib.sweep.runner import run_sweep, run_trial
 
@@ -30,4 +30,7 @@ __all__ = [
     "read_records",
     "summarize",
     "format_table",
+    "load_runs",
+    "score_bounds",
+    "write_figures",
 ]

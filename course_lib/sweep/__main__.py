@@ -1,5 +1,5 @@
 """``python -m course_lib.sweep run GRID [--results FILE] --backend local|ray [--address A] [--workers N]`` and
-``python -m course_lib.sweep report RESULTS``."""
+``python -m course_lib.sweep report RESULTS [--figures DIR]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pathlib
 import sys
 
 from course_lib.sweep.grid import load_grid
-from course_lib.sweep.report import format_table, summarize
+from course_lib.sweep.report import format_table, summarize, write_figures
 from course_lib.sweep.runner import BACKENDS, run_sweep
 
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-retries", type=int, default=2, help="tries again after a trial fails (default 2)")
     report = sub.add_parser("report", help="print the summary table of a results file")
     report.add_argument("results", type=pathlib.Path)
+    report.add_argument("--figures", type=pathlib.Path, default=None, help="also write the report's figures here")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{results}: {summary}")
             return 1 if summary["failed"] else 0
         print(format_table(summarize(args.results)))
+        if args.figures is not None:
+            for path in write_figures(args.results, args.figures):
+                print(f"wrote {path}")
         return 0
     except (TypeError, ValueError, ImportError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
