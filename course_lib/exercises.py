@@ -1071,3 +1071,68 @@ def check_ucb1_index(fn: Callable) -> Passed:
         f"at t = {t} the arm of largest index differs from UCB1's in {mismatches} states, e.g. {state}: "
         f"UCB1 pulls arm {int(want[i])}, yours arm {int(got_arm[i])}",
     )
+
+
+def check_iqm(fn: Callable) -> Passed:
+    r"""``fn(scores)`` with a 1-D NumPy array whose length is a multiple of 4 returns its interquartile mean: the
+    mean of the middle half of the sorted scores, :math:`\frac{2}{n}\sum_{i=n/4+1}^{3n/4} x_{(i)}` (notebook 13).
+
+    Reference: :func:`course_lib.stats.iqm`.
+    """
+    from course_lib.stats import iqm
+
+    topic = "interquartile mean"
+    rng = np.random.default_rng(13)
+    for n in (8, 20, 40):
+        x = np.round(rng.standard_cauchy(n) * 10, 2)  # heavy tails: the IQM, mean and median differ clearly
+        want = float(iqm(x))
+        got = _number(topic, _call(topic, fn, x.copy()))
+        if abs(got - want) <= 1e-6 * max(1.0, abs(want)):
+            continue
+        xs = np.sort(x)
+        q = n // 4
+        known = [
+            (float(np.mean(x)), "that is the plain mean; sort the scores and keep only the middle half"),
+            (float(np.median(x)), "that is the median; the IQM averages the whole middle half, not its centre"),
+            (float(np.mean(x[q : n - q])), "sort the scores first: the middle half is of the *sorted* scores"),
+            (float(np.mean(xs[q + 1 : n - q - 1])), "keep n/2 scores: drop n/4 at each end, no more"),
+            (float(np.mean(xs[n // 10 : n - n // 10])), "trim 25% at each end (the quartiles), not 10%"),
+            (float(np.mean(xs[: n // 2])), "keep the middle half (from n/4 to 3n/4), not the lower half"),
+        ]
+        for wrong, message in known:
+            if abs(got - wrong) <= 1e-6 * max(1.0, abs(wrong)):
+                raise _fail(topic, message)
+        raise _fail(topic, f"for {n} scores expected {want:.4f}, got {got:.4f}")
+    return Passed(topic, "the mean of the middle half of the sorted scores, for 8, 20 and 40 runs")
+
+
+def check_probability_of_improvement(fn: Callable) -> Passed:
+    r"""``fn(x, y)`` with two 1-D NumPy arrays (the runs of X and of Y on one task) returns
+    :math:`\frac{1}{NK}\sum_{i,j} \big([x_i > y_j] + \tfrac12[x_i = y_j]\big)` (notebook 13).
+
+    Reference: :func:`course_lib.stats.probability_of_improvement` (its estimate).
+    """
+    from course_lib.stats import probability_of_improvement
+
+    topic = "probability of improvement"
+    rng = np.random.default_rng(14)
+    x = rng.choice([100.0, 250.0, 500.0], size=12, p=[0.2, 0.3, 0.5])  # capped scores: many ties, as on CartPole
+    y = rng.choice([100.0, 250.0, 500.0], size=8, p=[0.4, 0.3, 0.3])
+    want = probability_of_improvement(x, y, n_resamples=1)[0]
+    got = _number(topic, _call(topic, fn, x.copy(), y.copy()))
+    if abs(got - want) <= 1e-9:
+        return Passed(topic, "the share of (x, y) pairs where x wins, a tie counting one half")
+    wins = float(np.mean(x[:, None] > y[None, :]))
+    ties = float(np.mean(x[:, None] == y[None, :]))
+    known = [
+        (wins, "a tie counts one half: add half the share of tied pairs"),
+        (wins + ties, "a tie counts one half, not as a win"),
+        (1 - want, "that is P(Y > X): count the pairs where x beats y"),
+        (float(np.mean(x > y.mean())), "compare every run of X with every run of Y, not with Y's mean"),
+        (float(np.mean(x[: len(y)] > y)), "compare all N x K pairs, not the runs with the same index"),
+        (float(x.mean() > y.mean()), "that only says which mean is larger; count the pairs where x beats y"),
+    ]
+    for wrong, message in known:
+        if abs(got - wrong) <= 1e-9:
+            raise _fail(topic, message)
+    raise _fail(topic, f"expected {want:.4f}, got {got:.4f}")

@@ -272,6 +272,33 @@ def _ucb1_index_log_counts(sums, counts, t):
     return sums / counts + torch.sqrt(2 * torch.log(counts) / counts)
 
 
+def _iqm(x):
+    xs = np.sort(x)
+    n = len(xs)
+    return xs[n // 4 : n - n // 4].mean()
+
+
+def _iqm_unsorted(x):
+    n = len(x)
+    return x[n // 4 : n - n // 4].mean()
+
+
+def _iqm_median(x):
+    return float(np.median(x))
+
+
+def _poi(x, y):
+    return np.mean(x[:, None] > y[None, :]) + 0.5 * np.mean(x[:, None] == y[None, :])
+
+
+def _poi_no_ties(x, y):
+    return np.mean(x[:, None] > y[None, :])
+
+
+def _poi_reversed(x, y):
+    return np.mean(y[:, None] > x[None, :]) + 0.5 * np.mean(x[:, None] == y[None, :])
+
+
 def _regret_before_pull(probs, actions):
     gap = probs.max(1, keepdim=True).values - probs.gather(1, actions)
     return torch.cat([torch.zeros_like(gap[:, :1]), gap.cumsum(1)[:, :-1]], 1)  # s < t instead of s <= t
@@ -290,6 +317,11 @@ CASES += [
     (E.check_cumulative_regret, _cumulative_regret, _regret_before_pull, "includes pull t itself"),
     (E.check_ucb1_index, _ucb1_index, _ucb1_index_no_two, "the 2 comes from Hoeffding"),
     (E.check_ucb1_index, _ucb1_index, _ucb1_index_log_counts, "the log is of t"),
+    (E.check_iqm, _iqm, _iqm_unsorted, "sort the scores first"),
+    (E.check_iqm, _iqm, _iqm_median, "that is the median"),
+    (E.check_iqm, _iqm, lambda x: float(np.mean(x)), "plain mean"),
+    (E.check_probability_of_improvement, _poi, _poi_no_ties, "a tie counts one half"),
+    (E.check_probability_of_improvement, _poi, _poi_reversed, "P(Y > X)"),
 ]
 
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
