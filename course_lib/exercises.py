@@ -1073,6 +1073,11 @@ def check_ucb1_index(fn: Callable) -> Passed:
     )
 
 
+# --- 13 evaluating RL honestly ---------------------------------------------------------------------------------------
+
+__all__ += ["check_iqm", "check_probability_of_improvement"]
+
+
 def check_iqm(fn: Callable) -> Passed:
     r"""``fn(scores)`` with a 1-D NumPy array whose length is a multiple of 4 returns its interquartile mean: the
     mean of the middle half of the sorted scores, :math:`\frac{2}{n}\sum_{i=n/4+1}^{3n/4} x_{(i)}` (notebook 13).
