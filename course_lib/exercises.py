@@ -1135,6 +1135,10 @@ def check_probability_of_improvement(fn: Callable) -> Passed:
         (1 - want, "that is P(Y > X): count the pairs where x beats y"),
         (float(np.mean(x > y.mean())), "compare every run of X with every run of Y, not with Y's mean"),
         (float(np.mean(x[: len(y)] > y)), "compare all N x K pairs, not the runs with the same index"),
+        (
+            float(np.mean((x[: len(y)] > y) + 0.5 * (x[: len(y)] == y))),
+            "compare all N x K pairs, not the runs with the same index",
+        ),
         (float(x.mean() > y.mean()), "that only says which mean is larger; count the pairs where x beats y"),
     ]
     for wrong, message in known:

@@ -322,6 +322,12 @@ CASES += [
     (E.check_iqm, _iqm, lambda x: float(np.mean(x)), "plain mean"),
     (E.check_probability_of_improvement, _poi, _poi_no_ties, "a tie counts one half"),
     (E.check_probability_of_improvement, _poi, _poi_reversed, "P(Y > X)"),
+    (
+        E.check_probability_of_improvement,
+        _poi,
+        lambda x, y: np.mean([(a > b) + 0.5 * (a == b) for a, b in zip(x, y)]),
+        "N x K pairs",
+    ),
 ]
 
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]

@@ -10,7 +10,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from course_lib.sweep import load_grid, read_records, run_trial
+from course_lib.stats import bootstrap_ci
+from course_lib.sweep import load_grid, read_records, run_trial, summarize
 from course_lib.sweep.__main__ import main
 from course_lib.sweep.report import load_runs, score_bounds
 
@@ -148,3 +149,12 @@ def test_two_committed_trials_reproduce_exactly():
         assert new["metrics"]["curve"]["steps"] == old["metrics"]["curve"]["steps"]
         assert new["metrics"]["curve"]["scores"] == old["metrics"]["curve"]["scores"], (old["trainer"], old["env_id"])
         assert new["metrics"]["final_return"] == old["metrics"]["final_return"]
+
+
+def test_report_table_and_load_runs_give_the_same_intervals():
+    """summarize orders each group's runs by seed, as load_runs does, so the CLI prints the chapter's intervals."""
+    rows = {(r["trainer"], r["env_id"]): r for r in summarize(DATA / "main.jsonl")}
+    runs = load_runs(DATA / "main.jsonl")
+    for (trainer, env), row in rows.items():
+        est, lo, hi = bootstrap_ci(runs[trainer][env]["final"])
+        assert (row["iqm"], row["iqm_low"], row["iqm_high"]) == (est, lo, hi)

@@ -37,10 +37,10 @@ def summarize(results: str | os.PathLike, *, confidence: float = 0.95, seed: int
         if r.get("status") == "ok" and r["trial_id"] not in seen:
             seen.add(r["trial_id"])
             score = r["metrics"]["final_return"]
-            g["scores"].append(math.nan if score is None else score)
+            g["scores"].append((int(r["seed"]), math.nan if score is None else score))
     rows = []
     for (trainer, env, overrides), g in groups.items():
-        scores = np.asarray(g["scores"], dtype=float)
+        scores = np.asarray([score for _, score in sorted(g["scores"])], dtype=float)  # by seed, as load_runs
         row = {"trainer": trainer, "env_id": env, "overrides": overrides, "n": len(scores)}
         row["failed"] = len(g["trials"] - done)
         if len(scores) == 0:
