@@ -18,6 +18,7 @@ from course_lib._validation import as_float_array, check_positive, check_probabi
 __all__ = [
     "iqm",
     "bootstrap_ci",
+    "difference_ci",
     "mean_confidence_band",
     "normalized_scores",
     "performance_profile",
@@ -77,6 +78,50 @@ def bootstrap_ci(
     res = stats.bootstrap(
         samples,
         pooled,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(seed),
+    )
+    return estimate, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def difference_ci(
+    x, y, statistic=iqm, *, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    r"""``statistic(x) - statistic(y)`` with a percentile-bootstrap interval, the runs of X and of Y resampled
+    independently within each task (stratified), as in :func:`bootstrap_ci`.
+
+    Two intervals that overlap can still hide a clear difference; this is the interval of the difference itself.
+
+    Args:
+        x: ``(N, tasks)`` scores of algorithm X; y: ``(K, tasks)`` scores of Y (or 1-D for one task).
+
+    Returns:
+        ``(estimate, low, high)``.
+    """
+    x, y = _runs_by_tasks("x", x), _runs_by_tasks("y", y)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same number of tasks, got x {x.shape} and y {y.shape}")
+    if min(x.shape[0], y.shape[0]) < 2:
+        raise ValueError(f"x and y need at least 2 runs each, got x {x.shape} and y {y.shape}")
+    check_probability("confidence", confidence, low_open=True, high_open=True)
+    check_positive("n_resamples", n_resamples, integer=True)
+    m = x.shape[1]
+    estimate = float(statistic(x.ravel()) - statistic(y.ravel()))
+    if np.ptp(x) == 0 and np.ptp(y) == 0:  # every run of each algorithm scored the same: nothing to resample
+        return estimate, estimate, estimate
+    samples = tuple(x[:, j] for j in range(m)) + tuple(y[:, j] for j in range(m))
+
+    def diff(*resampled, axis=-1):
+        return statistic(np.concatenate(resampled[:m], axis=axis), axis=axis) - statistic(
+            np.concatenate(resampled[m:], axis=axis), axis=axis
+        )
+
+    res = stats.bootstrap(
+        samples,
+        diff,
         confidence_level=confidence,
         n_resamples=n_resamples,
         method="percentile",
@@ -146,7 +191,8 @@ def performance_profile(
     with stratified-bootstrap confidence bands (Agarwal et al., 2021, Sec. 4).
 
     The share of runs, tasks weighted equally, whose (normalised) score is above each threshold ``tau``.
-    A curve that lies above another everywhere is *stochastically dominant*: better at every threshold.
+    A curve on or above another at every threshold (and above it somewhere) is *stochastically dominant*: at least
+    as good at every threshold. The bands are pointwise, one interval per threshold.
 
     Args:
         scores: ``(runs, tasks)`` normalised scores, the same number of runs per task.
