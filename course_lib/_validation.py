@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 from typing import Any
@@ -132,8 +134,10 @@ def check_shapes(**named: tuple[Any, str]) -> dict[str, int]:
 
 
 def check_no_overflow(name: str, out: torch.Tensor, inputs: str) -> torch.Tensor:
-    """Refuse a result that overflowed to inf/NaN although its inputs were finite (values near the dtype's limit)."""
-    if not torch.isfinite(out).all():
+    """Refuse a result that overflowed to inf/NaN although its inputs were finite (values near the dtype's limit).
+
+    Skipped inside :func:`trusted`, like the argument checks (on a GPU it would cost a sync per call)."""
+    if _CHECKING.get() and not torch.isfinite(out).all():
         raise ValueError(
             f"{name} overflowed to inf or NaN: {inputs} are too large for {out.dtype}; rescale them or use float64"
         )
@@ -164,22 +168,55 @@ def check_spaces(trainer: str, observation_space: Any, action_space: Any, *, obs
             )
 
 
+_CHECKING = contextvars.ContextVar("course_lib_checking", default=True)
+
+
+def checking() -> bool:
+    """False inside :func:`trusted` (and inside ``fn.unchecked``): the per-call checks are skipped there."""
+    return _CHECKING.get()
+
+
+@contextlib.contextmanager
+def trusted():
+    """Skip the argument checks of :func:`validated` functions called inside the block.
+
+    For a trainer's loop, after it has validated its config, environment and buffers
+    once, at its boundary: the loop's inputs are its own, so checking them again at
+    every step would only cost time. The switch is a context variable, so it covers
+    this thread's calls inside the block and is restored on the way out, also on an
+    error; the reader's own calls elsewhere are still checked.
+    """
+    token = _CHECKING.set(False)
+    try:
+        yield
+    finally:
+        _CHECKING.reset(token)
+
+
 def validated(check):
     """Decorator: call ``check`` with the function's arguments before the function itself.
 
     The checks of an update function that a chapter displays live in ``check``, a named
     function beside it, so the update reads as the maths it implements. A trainer that
-    has validated its config, environment and data once, at its boundary, calls
-    ``fn.unchecked`` inside its loop, so the checks cost nothing per step.
+    has validated its config, environment and data once, at its boundary, runs its loop
+    inside :func:`trusted` or calls ``fn.unchecked``, which skips the checks of ``fn``
+    and of the validated functions it calls, so the checks cost nothing per step.
+    Methods work too (``check`` then takes ``self`` first).
     """
 
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
-            check(*args, **kwargs)
+            if _CHECKING.get():
+                check(*args, **kwargs)
             return fn(*args, **kwargs)
 
-        inner.unchecked = fn
+        @functools.wraps(fn)
+        def unchecked(*args, **kwargs):
+            with trusted():
+                return fn(*args, **kwargs)
+
+        inner.unchecked = unchecked
         return inner
 
     return wrap

@@ -49,6 +49,7 @@ from course_lib.rl.replay import PrioritizedReplayBuffer, ReplayBatch
 from course_lib.rl.returns import discounted_return, reward_to_go
 from course_lib.rl.tabular import q_learning_target, sarsa_target
 from course_lib.rl.target import polyak_update
+from course_lib.seeding import torch_generator
 
 __all__ = [
     "WrongAnswer",
@@ -221,7 +222,7 @@ def check_discounted_return(answer: Any, *, steps: int = 22, gamma: float = 0.9)
 def _rollout(seed: int = 0) -> dict[str, torch.Tensor]:
     """A small time-major rollout ``(T=7, N=4)`` with every case: termination and truncation mid-rollout, an
     episode still running at the end, a terminated and truncated step, and rewards/values of both signs."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     T, N = 7, 4
     terminated = torch.zeros(T, N, dtype=torch.bool)
     truncated = torch.zeros(T, N, dtype=torch.bool)
@@ -360,7 +361,7 @@ def check_bernoulli_score(fn: Callable, *, d: int = 3) -> Passed:
     topic = "score of the sigmoid policy"
     theta_s, s_s, a_s, log_pi = derive_pg.bernoulli_policy(d)
     grad = derive_pg.lambdify_grad(log_pi, list(theta_s), [*s_s, a_s])
-    g = torch.Generator().manual_seed(3)
+    g = torch_generator(3)
     for _ in range(4):
         theta = torch.randn(d, generator=g, dtype=torch.float64)
         s = torch.randn(d, generator=g, dtype=torch.float64)
@@ -396,7 +397,7 @@ def check_baseline(fn: Callable) -> Passed:
     action taken does.
     """
     topic = "baseline"
-    g = torch.Generator().manual_seed(4)
+    g = torch_generator(4)
     policy = CategoricalPolicy(4, 3, (16,), generator=g).double()
     with torch.no_grad():
         for p in policy.parameters():
@@ -692,7 +693,7 @@ def check_q_bound(answer: Any, *, gamma: float = 0.99) -> Passed:
 
 
 def _replay_batch(seed: int = 8) -> ReplayBatch:
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     B = 12
     terminated = torch.zeros(B, dtype=torch.bool)
     truncated = torch.zeros(B, dtype=torch.bool)
@@ -718,7 +719,7 @@ def check_dqn_targets(fn: Callable, *, gamma: float = 0.99) -> Passed:
     """
     topic = "DQN target"
     batch = _replay_batch()
-    g = torch.Generator().manual_seed(9)
+    g = torch_generator(9)
     online, target = QNet(4, 3, (8,), generator=g), QNet(4, 3, (8,), generator=g)
     for double in (False, True):
         want = dqn_targets(batch, online, target, gamma, double).numpy()
@@ -779,7 +780,7 @@ def check_squashed_log_prob(fn: Callable) -> Passed:
     for large :math:`|u|`. Reference: :func:`course_lib.rl.off_policy.squashed_gaussian_log_prob`.
     """
     topic = "squashed Gaussian log-density"
-    g = torch.Generator().manual_seed(9)
+    g = torch_generator(9)
     mean, log_std = torch.randn(6, 2, generator=g), 0.5 * torch.randn(6, 2, generator=g)
     u = mean + log_std.exp() * torch.randn(6, 2, generator=g)
     want = squashed_gaussian_log_prob(u, mean, log_std).numpy()
@@ -881,7 +882,7 @@ def check_gaussian_score(fn: Callable) -> Passed:
     Reference: autograd of :func:`course_lib.meta.maml_rl.log_prob` on a policy whose mean is its output bias.
     """
     topic = "Gaussian score"
-    g = torch.Generator().manual_seed(11)
+    g = torch_generator(11)
     mu, log_std = (
         torch.randn(5, 2, generator=g, dtype=torch.float64),
         0.5 * torch.randn(5, 2, generator=g, dtype=torch.float64) - 1,
@@ -929,7 +930,7 @@ def check_task_advantages(fn: Callable, *, gamma: float = 0.9) -> Passed:
     Reference: :func:`course_lib.meta.maml_rl.advantages`.
     """
     topic = "per-task advantages"
-    g = torch.Generator().manual_seed(12)
+    g = torch_generator(12)
     rewards = -torch.rand(3, 6, 5, generator=g, dtype=torch.float64) * torch.tensor([1.0, 3.0, 0.3]).view(3, 1, 1)
     want = maml_rl.advantages(rewards, gamma).numpy()
     got = _array(topic, _call(topic, fn, rewards.clone(), gamma), want.shape)
@@ -980,7 +981,7 @@ def check_cumulative_regret(fn: Callable) -> Passed:
     from course_lib.envs.bandits import pseudo_regret, sample_bandit_tasks
 
     topic = "cumulative regret"
-    g = torch.Generator().manual_seed(12)
+    g = torch_generator(12)
     probs = sample_bandit_tasks(4, 5, g).double()
     actions = torch.randint(5, (4, 9), generator=g)
     want = pseudo_regret(probs, actions).numpy()
@@ -1020,7 +1021,7 @@ def check_ucb1_index(fn: Callable) -> Passed:
     from course_lib.meta.bandit_baselines import UCB1
 
     topic = "UCB1 index"
-    g = torch.Generator().manual_seed(13)
+    g = torch_generator(13)
     n_tasks, k = 400, 5
     steps = (6, 12, 30, 80)
     states = []
@@ -1034,7 +1035,7 @@ def check_ucb1_index(fn: Callable) -> Passed:
     for t, sums, counts in states:
         picks = []
         for seed in range(8):  # UCB1 breaks ties at random: keep the states where every tie-break agrees
-            agent = UCB1(n_tasks, k, torch.Generator().manual_seed(seed))
+            agent = UCB1(n_tasks, k, torch_generator(seed))
             agent.sums, agent.counts, agent.t = sums.clone(), counts.clone(), t
             picks.append(agent.select())
         want = picks[0]

@@ -60,5 +60,18 @@ def seed_everything(seed: int) -> Generators:
     return Generators(
         seed=seed,
         numpy=np.random.default_rng(seed),
-        torch=torch.Generator().manual_seed(seed),
+        torch=torch_generator(seed),
     )
+
+
+def torch_generator(seed: int, device: str | torch.device | None = None) -> torch.Generator:
+    """A new :class:`torch.Generator` on ``device`` (default: the CPU) seeded with ``seed``.
+
+    The library's one way to make a torch random stream: a local generator to pass as
+    ``generator=``, so the reader's global generator (``torch.manual_seed``) is never touched.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must lie in [0, 2**64), got {seed}")
+    return torch.Generator(device=device if device is not None else "cpu").manual_seed(int(seed))

@@ -37,3 +37,29 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
+
+
+def test_torch_generator_is_a_local_stream_that_leaves_the_global_one_alone():
+    from course_lib.seeding import torch_generator
+
+    state = torch.random.get_rng_state()
+    a, b = torch_generator(5), torch_generator(5)
+    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=b))
+    assert not torch.equal(torch.rand(4, generator=torch_generator(5)), torch.rand(4, generator=torch_generator(6)))
+    assert torch.equal(
+        torch.rand(3, generator=torch_generator(9)), torch.rand(3, generator=torch.Generator().manual_seed(9))
+    )
+    assert torch_generator(np.int64(2), "cpu").device.type == "cpu"
+    assert torch.equal(torch.random.get_rng_state(), state)  # the reader's global generator is untouched
+
+
+@pytest.mark.parametrize(
+    "bad, exc, words",
+    [(-1, ValueError, r"seed must lie in \[0, 2\*\*64\), got -1"), (1.5, TypeError, "seed must be an int, got float"),
+     (True, TypeError, "seed must be an int, got bool"), (2**64, ValueError, "seed must lie in")],
+)  # fmt: skip
+def test_torch_generator_refuses_bad_seeds(bad, exc, words):
+    from course_lib.seeding import torch_generator
+
+    with pytest.raises(exc, match=words):
+        torch_generator(bad)

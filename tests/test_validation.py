@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib._validation import as_tensor, check_hidden, check_positive, check_probability, check_real
+from course_lib._validation import (
+    as_tensor,
+    check_hidden,
+    check_positive,
+    check_probability,
+    check_real,
+    checking,
+    trusted,
+)
 
 
 def test_as_tensor_accepts_arrays_and_tensors_and_checks_dtype():
@@ -99,6 +107,45 @@ def test_validated_checks_first_and_keeps_an_unchecked_path():
     with pytest.raises(ValueError, match="x must be >= 0"):
         double(-1)
     assert double.unchecked(-1) == -2 and calls == [3, -1]
+
+
+def test_trusted_skips_the_checks_inside_the_block_only_and_reaches_nested_calls():
+    calls = []
+
+    @validated(lambda x: calls.append(("inner", x)))
+    def inner(x):
+        return checking()
+
+    @validated(lambda x: calls.append(("outer", x)))
+    def outer(x):
+        return inner(x)
+
+    assert checking() and outer(1) is True and calls == [("outer", 1), ("inner", 1)]
+    calls.clear()
+    with trusted():
+        assert not checking() and outer(2) is False and calls == []
+    assert checking() and outer(3) and calls == [("outer", 3), ("inner", 3)]
+    calls.clear()
+    # fn.unchecked skips fn's checks and those of what it calls, and only during that call
+    assert outer.unchecked(4) is False and calls == [] and checking()
+    # an error inside the block still switches the checks back on
+    with pytest.raises(RuntimeError, match="boom"), trusted():
+        raise RuntimeError("boom")
+    assert checking()
+    with trusted(), trusted():  # nesting restores the state it found
+        pass
+    assert checking()
+
+
+def test_trusted_is_per_thread():
+    import threading
+
+    seen = []
+    with trusted():
+        worker = threading.Thread(target=lambda: seen.append(checking()))
+        worker.start()
+        worker.join()
+    assert seen == [True]  # another thread's calls (e.g. a reader's) are still checked
 
 
 def test_at_least_150_bad_input_cases_across_the_modules():

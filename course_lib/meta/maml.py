@@ -48,12 +48,14 @@ from course_lib._validation import (
     check_positive,
     check_shapes,
     check_type,
+    trusted,
     validated,
 )
 from course_lib.meta.tasks import SinusoidFamily, TaskBatch
 from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.trainer import TrainResult, start_run
+from course_lib.seeding import torch_generator
 
 __all__ = [
     "Params",
@@ -265,10 +267,8 @@ def meta_train(
     loss for ``"pretrain"``).
     """
     run = start_run(config, MetaConfig, seed=seed, device=device, callback=callback)
-    task_gen = torch.Generator().manual_seed(int(run.numpy.integers(2**62)))  # tasks are drawn on the CPU
-    held_out = config.family.sample(
-        config.eval_tasks, config.k_support, 100, torch.Generator().manual_seed(10_000 + seed)
-    )
+    task_gen = torch_generator(int(run.numpy.integers(2**62)))  # tasks are drawn on the CPU
+    held_out = config.family.sample(config.eval_tasks, config.k_support, 100, torch_generator(10_000 + seed))
     held_out = held_out.to(run.device)
     params = init_mlp((1, *config.hidden, 1), run.init)
     params = {k: v.to(run.device).requires_grad_() for k, v in params.items()}
@@ -288,8 +288,9 @@ def meta_train(
 
     for it in progress_bar(range(config.iterations), desc=config.method, leave=False):
         t0 = time.perf_counter()
-        tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen).to(run.device)
-        g, loss = meta_gradient(config, params, tasks)
+        with trusted():  # config and task family were checked once, above: no checks per iteration
+            tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen)
+            g, loss = meta_gradient(config, params, tasks.to(run.device))
         for k, p in params.items():
             p.grad = g[k]
         opt.step()

@@ -63,6 +63,7 @@ from course_lib.progress import progress_bar
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.returns import reward_to_go
 from course_lib.rl.trainer import TrainResult, start_run
+from course_lib.seeding import torch_generator
 
 __all__ = [
     "Trajectories",
@@ -326,14 +327,14 @@ def train_maml_rl(
     run = start_run(config, MamlRLConfig, seed=seed, device=device, callback=callback)
     params = {k: v.to(run.device) for k, v in init_policy(config.hidden, config.init_log_std, run.init).items()}
     params = {k: v.requires_grad_() for k, v in params.items()}
-    held_out = sample_goals(config.eval_tasks, torch.Generator().manual_seed(10_000 + seed)).to(run.device)
+    held_out = sample_goals(config.eval_tasks, torch_generator(10_000 + seed)).to(run.device)
     opt = torch.optim.Adam(params.values(), lr=config.outer_lr)
     decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.iterations, config.outer_lr * config.outer_lr_final)
     result = MamlRLResult(params=params, config=config, evaluations=SolveTracker(None))
     schedule = EvalSchedule(config.eval_every)
     steps_per_iter = 2 * config.meta_batch * config.n_traj * HORIZON
-    eval_gen = torch.Generator(device=run.device).manual_seed(20_000 + seed)
-    task_gen = torch.Generator().manual_seed(int(run.numpy.integers(2**62)))  # training goals, drawn on the CPU
+    eval_gen = torch_generator(20_000 + seed, run.device)
+    task_gen = torch_generator(int(run.numpy.integers(2**62)))  # training goals, drawn on the CPU
 
     def evaluate_held_out(steps: int) -> None:
         sampled, _ = adaptation_returns(params, held_out, config.inner_lr, 1, config.n_traj, config.gamma, eval_gen)

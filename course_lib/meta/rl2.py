@@ -43,6 +43,7 @@ from course_lib.progress import progress_bar
 from course_lib.rl.advantages import gae
 from course_lib.rl.evaluation import EvalSchedule, SolveTracker
 from course_lib.rl.trainer import TrainResult, start_run
+from course_lib.seeding import torch_generator
 
 __all__ = ["RL2Policy", "BanditEpisodes", "rollout", "a2c_loss", "RL2Config", "RL2Result", "train_rl2"]
 
@@ -204,10 +205,10 @@ def train_rl2(
     run = start_run(config, RL2Config, seed=seed, device=device, callback=callback)
     policy = RL2Policy(config.k, config.horizon, config.hidden, generator=run.init).to(run.device)
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
-    held_out = sample_bandit_tasks(config.eval_tasks, config.k, torch.Generator().manual_seed(10_000 + seed))
+    held_out = sample_bandit_tasks(config.eval_tasks, config.k, torch_generator(10_000 + seed))
     held_out = held_out.to(run.device)
-    task_gen = torch.Generator().manual_seed(int(run.numpy.integers(2**62)))
-    eval_gen = torch.Generator(device=run.device).manual_seed(20_000 + seed)
+    task_gen = torch_generator(int(run.numpy.integers(2**62)))
+    eval_gen = torch_generator(20_000 + seed, run.device)
     result = RL2Result(policy=policy, config=config, evaluations=SolveTracker(None, higher_is_better=False))
     schedule = EvalSchedule(config.eval_every)
     pulls_per_update = config.batch_tasks * config.horizon

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from course_lib._validation import check_finite, check_positive, check_real, check_shapes
+from course_lib._validation import check_finite, check_positive, check_real, check_shapes, checking
 
 __all__ = ["SinusoidFamily", "TaskBatch"]
 
@@ -40,6 +40,8 @@ class TaskBatch:
     y_query: torch.Tensor
 
     def __post_init__(self) -> None:
+        if not checking():  # a trainer's own draw, inside trusted()
+            return
         check_shapes(
             amplitude=(self.amplitude, "n"),
             phase=(self.phase, "n"),

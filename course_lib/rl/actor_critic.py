@@ -43,6 +43,7 @@ from course_lib._validation import (
     check_probability,
     check_shapes,
     check_type,
+    trusted,
     validated,
 )
 from course_lib.progress import progress_bar
@@ -214,6 +215,11 @@ def actor_critic_update(
 
 
 @torch.no_grad()
+def _check_diagnostics(policy, value, batch, clip) -> None:
+    check_batch(batch, ("obs", "actions", "logp_old", "returns"))
+
+
+@validated(_check_diagnostics)
 def update_diagnostics(
     policy: CategoricalPolicy, value: ValueNet, batch: dict[str, torch.Tensor], clip: float
 ) -> dict[str, float]:
@@ -226,7 +232,6 @@ def update_diagnostics(
     * ``explained_variance``: :math:`1 - \mathrm{Var}(\hat R - V) / \mathrm{Var}(\hat R)` (1 is perfect, 0 no better
       than a constant).
     """
-    check_batch(batch, ("obs", "actions", "logp_old", "returns"))
     log_ratio = policy.log_prob(batch["obs"], batch["actions"]) - batch["logp_old"]
     ratio = log_ratio.exp()
     residual = batch["returns"] - value(batch["obs"])
@@ -273,40 +278,38 @@ def train_actor_critic(
 
     for update in progress_bar(range(n_updates), desc=config.algo.upper(), leave=False):
         t0 = time.perf_counter()
-        frac = 1.0 - update / n_updates if config.lr_decay else 1.0
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * frac
-        clip = config.clip_range * frac
-        roll = collector.collect(lambda o: policy.act(o, generator=run.sample), config.n_steps)
-        with torch.no_grad():
-            logp_old = policy.log_prob(roll.obs, roll.actions)
-            adv, returns = gae(
-                roll.rewards,
-                value(roll.obs),
-                value(roll.next_obs),
-                roll.terminated,
-                roll.truncated,
-                config.gamma,
-                config.gae_lambda,
-            )
-        batch = {
-            "obs": roll.obs.flatten(0, 1),
-            "actions": roll.actions.flatten(),
-            "logp_old": logp_old.flatten(),
-            "advantages": adv.flatten(),
-            "returns": returns.flatten(),
-        }
-        grad_norms = []
-        for _ in range(epochs):
-            order = torch.randperm(batch_size, generator=run.sample, device=run.device)
-            for idx in order.split(minibatch):
-                minibatch_data = {k: v[idx] for k, v in batch.items()}
-                step = (
-                    actor_critic_update.unchecked
-                )  # the rollout's shapes are ours; checked inputs per step would cost time
-                grad_norms.append(step(policy, value, optimizer, minibatch_data, config, clip))
+        with trusted():  # config and environment were checked once, above: no checks per update
+            frac = 1.0 - update / n_updates if config.lr_decay else 1.0
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * frac
+            clip = config.clip_range * frac
+            roll = collector.collect(lambda o: policy.act(o, generator=run.sample), config.n_steps)
+            with torch.no_grad():
+                logp_old = policy.log_prob(roll.obs, roll.actions)
+                adv, returns = gae(
+                    roll.rewards,
+                    value(roll.obs),
+                    value(roll.next_obs),
+                    roll.terminated,
+                    roll.truncated,
+                    config.gamma,
+                    config.gae_lambda,
+                )
+            batch = {
+                "obs": roll.obs.flatten(0, 1),
+                "actions": roll.actions.flatten(),
+                "logp_old": logp_old.flatten(),
+                "advantages": adv.flatten(),
+                "returns": returns.flatten(),
+            }
+            grad_norms = []
+            for _ in range(epochs):
+                order = torch.randperm(batch_size, generator=run.sample, device=run.device)
+                for idx in order.split(minibatch):
+                    minibatch_data = {k: v[idx] for k, v in batch.items()}
+                    grad_norms.append(actor_critic_update(policy, value, optimizer, minibatch_data, config, clip))
         result.train_seconds += time.perf_counter() - t0
-        diagnostics = update_diagnostics(policy, value, batch, clip)
+        diagnostics = update_diagnostics.unchecked(policy, value, batch, clip)  # not timed: it is for the reader
         result.log.append({"step": collector.steps, "grad_norm": torch.stack(grad_norms).mean().item(), **diagnostics})
         if schedule.due(collector.steps):
             record_evaluation(result, greedy, collector.steps, run, callback)

@@ -20,11 +20,42 @@ from __future__ import annotations
 
 import torch
 
-from course_lib._validation import as_tensor, check_finite, check_no_overflow, check_nonempty, check_probability
+from course_lib._validation import (
+    as_tensor,
+    check_finite,
+    check_no_overflow,
+    check_nonempty,
+    check_probability,
+    validated,
+)
 
 __all__ = ["gae"]
 
 
+def _check_gae(rewards, values, next_values, terminated, truncated, gamma, lam) -> None:
+    rewards = as_tensor("rewards", rewards, "float")
+    values = as_tensor("values", values, "float")
+    next_values = as_tensor("next_values", next_values, "float")
+    terminated = as_tensor("terminated", terminated, "bool")
+    truncated = as_tensor("truncated", truncated, "bool")
+    check_probability("gamma", gamma)
+    check_probability("lam", lam)
+    if rewards.ndim not in (1, 2):
+        raise ValueError(f"rewards must have shape (T,) or (T, N), got {tuple(rewards.shape)}")
+    for name, t in (
+        ("values", values),
+        ("next_values", next_values),
+        ("terminated", terminated),
+        ("truncated", truncated),
+    ):
+        if t.shape != rewards.shape:
+            raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(t.shape)}")
+    check_nonempty("rewards", rewards, "time steps")
+    for name, t in (("rewards", rewards), ("values", values), ("next_values", next_values)):
+        check_finite(name, t)
+
+
+@validated(_check_gae)
 def gae(
     rewards: torch.Tensor,
     values: torch.Tensor,
@@ -51,26 +82,8 @@ def gae(
         ValueError: on an empty rollout, mismatched shapes, or NaN/inf rewards or values.
         TypeError: on non-float values or non-bool flags.
     """
-    rewards = as_tensor("rewards", rewards, "float")
-    values = as_tensor("values", values, "float")
-    next_values = as_tensor("next_values", next_values, "float")
-    terminated = as_tensor("terminated", terminated, "bool")
-    truncated = as_tensor("truncated", truncated, "bool")
-    gamma = check_probability("gamma", gamma)
-    lam = check_probability("lam", lam)
-    if rewards.ndim not in (1, 2):
-        raise ValueError(f"rewards must have shape (T,) or (T, N), got {tuple(rewards.shape)}")
-    for name, t in (
-        ("values", values),
-        ("next_values", next_values),
-        ("terminated", terminated),
-        ("truncated", truncated),
-    ):
-        if t.shape != rewards.shape:
-            raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(t.shape)}")
-    check_nonempty("rewards", rewards, "time steps")
-    for name, t in (("rewards", rewards), ("values", values), ("next_values", next_values)):
-        check_finite(name, t)
+    rewards, values, next_values = (torch.as_tensor(x) for x in (rewards, values, next_values))
+    terminated, truncated = torch.as_tensor(terminated), torch.as_tensor(truncated)
     alive = (~terminated).to(rewards.dtype)
     carry = (~(terminated | truncated)).to(rewards.dtype)
     deltas = rewards + gamma * alive * next_values - values

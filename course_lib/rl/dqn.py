@@ -48,6 +48,7 @@ from course_lib._validation import (
     check_probability,
     check_real,
     check_type,
+    trusted,
     validated,
 )
 from course_lib.progress import progress_bar
@@ -237,10 +238,15 @@ def dqn_update(
     return {"loss": loss.detach(), "q_mean": q.detach().mean(), "td_abs": (y - q).detach().abs()}
 
 
-def epsilon_greedy_actions(qnet: QNet, obs: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-    """Greedy actions of ``qnet`` for ``obs`` ``(N, obs_dim)``, each replaced by a uniform one with probability ``epsilon``."""
+def _check_epsilon_greedy(qnet, obs, epsilon, rng) -> None:
+    check_type("qnet", qnet, QNet)
     check_probability("epsilon", epsilon)
     check_type("rng", rng, np.random.Generator, "(np.random.default_rng(seed))")
+
+
+@validated(_check_epsilon_greedy)
+def epsilon_greedy_actions(qnet: QNet, obs: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """Greedy actions of ``qnet`` for ``obs`` ``(N, obs_dim)``, each replaced by a uniform one with probability ``epsilon``."""
     greedy = qnet.act(obs).cpu().numpy()
     explore = rng.random(len(greedy)) < epsilon
     return np.where(explore, rng.integers(0, qnet.n_actions, len(greedy)), greedy)
@@ -280,38 +286,39 @@ def train_dqn(
         range(max(1, config.total_steps // config.num_envs)), desc="DQN", leave=False, mininterval=1.0
     ):
         t0 = time.perf_counter()
-        progress = collector.steps / config.total_steps
-        eps = linear_schedule(config.eps_start, config.eps_end, config.eps_fraction, progress)
-        roll = collector.collect(functools.partial(epsilon_greedy_actions, qnet, epsilon=eps, rng=run.numpy), 1)
-        arrays = (roll.obs, roll.actions, roll.rewards, roll.next_obs, roll.terminated, roll.truncated)
-        done = nstep.push(*(x[0].cpu().numpy() for x in arrays))  # the one vector step just taken
-        if done is not None:
-            buffer.add(**done)
-        if collector.steps >= config.learning_starts and it % config.train_every == 0:
-            lr = config.lr * linear_schedule(1.0, config.lr_final, 1.0 - config.lr_hold, progress, config.lr_hold)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            for _ in range(config.gradient_steps):
-                if config.prioritized:
-                    buffer.beta = config.per_beta + (1.0 - config.per_beta) * progress
-                batch = buffer.sample(config.batch_size, run.numpy)
-                stats = dqn_update.unchecked(batch, qnet, target, optimizer, config)  # checked once, above
-                if config.prioritized:
-                    buffer.update_priorities(batch.indices, stats["td_abs"])
-                result.gradient_steps += 1
-                if result.gradient_steps % config.target_update_every == 0:
-                    polyak_update(target, qnet, config.tau)
-                if result.gradient_steps % config.log_every == 0:
-                    result.log.append(
-                        {
-                            "step": collector.steps,
-                            "loss": stats["loss"].item(),
-                            "q_mean": stats["q_mean"].item(),
-                            "td_error": stats["td_abs"].mean().item(),
-                            "epsilon": eps,
-                            "lr": lr,
-                        }
-                    )
+        with trusted():  # config, environment and buffers were checked once, above: no checks per step
+            progress = collector.steps / config.total_steps
+            eps = linear_schedule(config.eps_start, config.eps_end, config.eps_fraction, progress)
+            roll = collector.collect(functools.partial(epsilon_greedy_actions, qnet, epsilon=eps, rng=run.numpy), 1)
+            arrays = (roll.obs, roll.actions, roll.rewards, roll.next_obs, roll.terminated, roll.truncated)
+            done = nstep.push(*(x[0].cpu().numpy() for x in arrays))  # the one vector step just taken
+            if done is not None:
+                buffer.add(**done)
+            if collector.steps >= config.learning_starts and it % config.train_every == 0:
+                lr = config.lr * linear_schedule(1.0, config.lr_final, 1.0 - config.lr_hold, progress, config.lr_hold)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                for _ in range(config.gradient_steps):
+                    if config.prioritized:
+                        buffer.beta = config.per_beta + (1.0 - config.per_beta) * progress
+                    batch = buffer.sample(config.batch_size, run.numpy)
+                    stats = dqn_update(batch, qnet, target, optimizer, config)
+                    if config.prioritized:
+                        buffer.update_priorities(batch.indices, stats["td_abs"])
+                    result.gradient_steps += 1
+                    if result.gradient_steps % config.target_update_every == 0:
+                        polyak_update(target, qnet, config.tau)
+                    if result.gradient_steps % config.log_every == 0:
+                        result.log.append(
+                            {
+                                "step": collector.steps,
+                                "loss": stats["loss"].item(),
+                                "q_mean": stats["q_mean"].item(),
+                                "td_error": stats["td_abs"].mean().item(),
+                                "epsilon": eps,
+                                "lr": lr,
+                            }
+                        )
         result.train_seconds += time.perf_counter() - t0
         if schedule.due(collector.steps):
             record_evaluation(result, qnet.act, collector.steps, run, callback)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_lib._validation import check_positive, check_probability, check_real
+from course_lib._validation import check_positive, check_probability, check_real, checking
 
 __all__ = ["mlp", "CategoricalPolicy", "BernoulliPolicy", "GaussianPolicy", "ValueNet", "QNet", "lean_policy"]
 
@@ -63,6 +63,8 @@ def _check_sizes(**sizes: int) -> None:
 
 
 def _check_obs(obs: torch.Tensor, obs_dim: int) -> None:
+    if not checking():  # inside a trainer's loop (trusted()), whose observations are its own
+        return
     if not isinstance(obs, torch.Tensor):
         raise TypeError(f"obs must be a torch.Tensor, got {type(obs).__name__}")
     if not obs.is_floating_point():
@@ -75,6 +77,8 @@ def _check_actions(
     obs: torch.Tensor, actions: torch.Tensor, event_shape: tuple = (), n_actions: int | None = None
 ) -> None:
     """Actions must line up with the observations' batch dimensions; discrete ones must be whole numbers in range."""
+    if not checking():
+        return
     if not isinstance(actions, torch.Tensor):
         raise TypeError(f"actions must be a torch.Tensor, got {type(actions).__name__}")
     want = tuple(obs.shape[:-1]) + tuple(event_shape)

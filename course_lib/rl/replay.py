@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from course_lib._validation import check_finite, check_positive, check_probability, check_real, check_shapes
+from course_lib._validation import (
+    check_finite,
+    check_positive,
+    check_probability,
+    check_real,
+    check_shapes,
+    checking,
+)
 
 __all__ = ["ReplayBatch", "ReplayBuffer", "SumTree", "PrioritizedReplayBuffer", "NStepAccumulator", "autocorrelation"]
 
@@ -187,7 +194,9 @@ class ReplayBuffer:
         """Append a batch of ``B`` transitions (oldest overwritten first); return their positions ``(B,)``."""
         if steps is None:
             steps = np.ones(np.shape(rewards)[:1], dtype=np.int64)
-        b = self._check_batch(obs, actions, rewards, next_obs, terminated, truncated, steps)
+        if checking():  # skipped inside a trainer's loop, whose data was checked on the way in
+            self._check_batch(obs, actions, rewards, next_obs, terminated, truncated, steps)
+        b = obs.shape[0]
         if b > self.capacity:  # only the last `capacity` of them can be kept
             cut = b - self.capacity
             self.pos = (self.pos + cut) % self.capacity
@@ -221,7 +230,8 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """``batch_size`` (at most ``len(self)``) transitions drawn uniformly with replacement."""
-        self._check_sample(batch_size, rng)
+        if checking():
+            self._check_sample(batch_size, rng)
         idx = rng.integers(0, self.size, size=batch_size)  # until full, slots 0..size-1 are the filled ones
         return self.gather(idx, np.ones(batch_size, dtype=np.float32))
 
@@ -355,8 +365,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def sample(self, batch_size: int, rng: np.random.Generator, beta: float | None = None) -> ReplayBatch:
         r"""Draw ``batch_size`` transitions with probability :math:`P(i)`, with weights
         :math:`w_i = (n P(i))^{-\beta} / \max_j w_j` (``beta=None``: :attr:`beta`)."""
-        self._check_sample(batch_size, rng)
-        beta = self.beta if beta is None else check_probability("beta", beta)
+        if checking():
+            self._check_sample(batch_size, rng)
+            beta = self.beta if beta is None else check_probability("beta", beta)
+        beta = self.beta if beta is None else float(beta)
         total = self.tree.total
         idx = self.tree.find(rng.random(batch_size) * total)
         prob = self.tree.get(idx) / total
@@ -371,6 +383,13 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             priorities = priorities.detach().cpu().numpy()
         priorities = np.asarray(priorities, dtype=np.float64)
         indices = np.asarray(indices)
+        if checking():
+            self._check_priorities(indices, priorities)
+        p = priorities + self.eps
+        self.tree.update(indices.astype(np.int64), p**self.alpha)
+        self.max_priority = max(self.max_priority, float(p.max(initial=0.0)))
+
+    def _check_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         if priorities.shape != indices.shape:
             raise ValueError(f"priorities must have the shape of indices {indices.shape}, got {priorities.shape}")
         if np.isnan(priorities).any():
@@ -381,9 +400,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(
                 f"indices must point at stored transitions in [0, {self.size}), got {indices.min()}..{indices.max()}"
             )
-        p = priorities + self.eps
-        self.tree.update(indices.astype(np.int64), p**self.alpha)
-        self.max_priority = max(self.max_priority, float(p.max(initial=0.0)))
 
 
 class NStepAccumulator:
@@ -415,7 +431,7 @@ class NStepAccumulator:
     ) -> dict[str, np.ndarray] | None:
         """Feed one vector step (arrays with leading dim ``num_envs``); return the transitions it completes
         as a dict of arrays for :meth:`ReplayBuffer.add` (``None`` if none)."""
-        if np.shape(rewards) != (self.num_envs,):
+        if checking() and np.shape(rewards) != (self.num_envs,):
             raise ValueError(f"rewards must have shape ({self.num_envs},), got {np.shape(rewards)}")
         if self.n == 1:  # nothing to accumulate
             return dict(

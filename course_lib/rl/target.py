@@ -18,17 +18,21 @@ import copy
 import torch
 from torch import nn
 
-from course_lib._validation import check_probability
+from course_lib._validation import check_probability, validated
 
 __all__ = ["hard_update", "polyak_update", "make_target"]
 
 
-def _pairs(target: nn.Module, online: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Matching (target, online) tensors: parameters, then buffers."""
+def _tensors(m: nn.Module) -> list[torch.Tensor]:
+    """Parameters, then buffers: the tensors a target copies."""
+    return [*m.parameters(), *m.buffers()]
+
+
+def _check_architecture(target: nn.Module, online: nn.Module) -> None:
     for name, m in (("target", target), ("online", online)):
         if not isinstance(m, nn.Module):
             raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
-    targets, onlines = [*target.parameters(), *target.buffers()], [*online.parameters(), *online.buffers()]
+    targets, onlines = _tensors(target), _tensors(online)
     if len(targets) != len(onlines):
         raise ValueError(
             f"target and online must have the same architecture (make the target with make_target): "
@@ -37,24 +41,29 @@ def _pairs(target: nn.Module, online: nn.Module) -> list[tuple[torch.Tensor, tor
     if any(t.shape != o.shape for t, o in zip(targets, onlines)):
         name, t, o = next((n, t, o) for n, t, o in zip(target.state_dict(), targets, onlines) if t.shape != o.shape)
         raise ValueError(f"target and online differ at {name!r}: {tuple(t.shape)} vs {tuple(o.shape)}")
-    return list(zip(targets, onlines))
 
 
+def _check_polyak(target: nn.Module, online: nn.Module, tau: float) -> None:
+    _check_architecture(target, online)
+    check_probability("tau", tau, low_open=True)
+
+
+@validated(_check_architecture)
 @torch.no_grad()
 def hard_update(target: nn.Module, online: nn.Module) -> None:
     r""":math:`\theta' \leftarrow \theta` (parameters and buffers)."""
-    for t, o in _pairs(target, online):
+    for t, o in zip(_tensors(target), _tensors(online)):
         t.copy_(o)
 
 
+@validated(_check_polyak)
 @torch.no_grad()
 def polyak_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     r""":math:`\theta' \leftarrow \tau\,\theta + (1-\tau)\,\theta'` for every floating-point tensor, in place.
 
     ``tau`` in (0, 1]; integer buffers (e.g. batch-norm counters) are copied.
     """
-    check_probability("tau", tau, low_open=True)
-    for t, o in _pairs(target, online):
+    for t, o in zip(_tensors(target), _tensors(online)):
         if t.is_floating_point():
             t.lerp_(o, tau)  # t + tau (o - t) = tau o + (1 - tau) t
         else:

@@ -30,6 +30,7 @@ import torch
 from course_lib._validation import check_positive
 from course_lib.device import get_device
 from course_lib.rl.evaluation import SolveTracker, evaluate
+from course_lib.seeding import torch_generator
 
 __all__ = ["TrainResult", "RunContext", "start_run", "record_evaluation"]
 
@@ -103,8 +104,8 @@ def start_run(
     return RunContext(
         seed=int(seed),
         device=dev,
-        init=torch.Generator().manual_seed(s_init),
-        sample=torch.Generator(device=dev).manual_seed(s_sample),
+        init=torch_generator(s_init),
+        sample=torch_generator(s_sample, dev),
         numpy=np.random.default_rng(s_numpy),
     )
 

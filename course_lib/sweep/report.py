@@ -12,6 +12,7 @@ import pathlib
 
 import numpy as np
 
+from course_lib.seeding import torch_generator
 from course_lib.stats import bootstrap_ci
 from course_lib.sweep.results import read_records, trial_status
 
@@ -137,7 +138,7 @@ def score_bounds(env_ids, *, episodes: int = 100, seed: int = 0) -> dict[str, tu
         if threshold is None:
             raise ValueError(f"env_ids: {env_id!r} has no registered reward_threshold to normalise with")
         n = gym.make(env_id).action_space.n
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
 
         def act(obs, n=n, g=g):
             return torch.randint(n, (obs.shape[0],), generator=g)

@@ -70,3 +70,19 @@ def test_collector_rejects_next_step_autoreset_and_bad_args():
         RolloutCollector(ok, seed=0).collect(lambda o: np.zeros(2, dtype=int), 0)
     with pytest.raises(ValueError, match="num_envs must be > 0"):
         make_vec_env("CartPole-v1", 0)
+
+
+def test_the_environments_rewards_are_checked_even_inside_a_trainers_loop():
+    """``trusted()`` skips the checks of the trainer's own data, not of what the environment returns."""
+    from gymnasium.vector import AutoresetMode
+    from gymnasium.wrappers import TransformReward
+
+    from course_lib._validation import trusted
+
+    def make():
+        return TransformReward(gym.make("CartPole-v1"), lambda r: float("nan"))
+
+    envs = gym.vector.SyncVectorEnv([make, make], autoreset_mode=AutoresetMode.SAME_STEP)
+    collector = RolloutCollector(envs, seed=0)
+    with trusted(), pytest.raises(ValueError, match="the environment's rewards must be finite, got 2 NaN"):
+        collector.collect(lambda o: np.zeros(2, dtype=int), 1)

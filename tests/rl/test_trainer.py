@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_lib._validation import checking
 from course_lib.meta.maml import MetaConfig, MetaResult, meta_train
 from course_lib.rl.actor_critic import ActorCriticConfig, ActorCriticResult, train_actor_critic
 from course_lib.rl.dqn import DQNConfig, DQNResult, train_dqn
@@ -85,6 +86,16 @@ def test_result_fields_and_evaluation_schedule(name):
     assert [s for s, _ in result.callback_log] == evals and [v for _, v in result.callback_log] == list(
         range(1, len(evals) + 1)
     )
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_checks_are_skipped_only_inside_the_loop(name):
+    """Trainers run their loop inside ``trusted()`` (checked once at the boundary), but the reader's
+    callback still runs with the checks on, and they are on again when training returns."""
+    fn, config, _ = TINY[name]
+    seen = []
+    fn(config, seed=0, callback=lambda r: seen.append(checking()))
+    assert seen and all(seen) and checking()
 
 
 @pytest.mark.parametrize("name", TINY)
