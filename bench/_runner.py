@@ -60,6 +60,7 @@ def summarise(name: str, rows: list[dict], threshold: float = 475.0) -> dict:
         "stable_after_solve": stab,
         "median_stable_after_solve": round(statistics.median(stab), 3) if stab else None,
         "median_total_train_seconds": round(statistics.median(r["total_train_seconds"] for r in rows), 2),
+        "total_steps": sorted({r["total_steps"] for r in rows}),
     }
 
 

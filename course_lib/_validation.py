@@ -134,12 +134,12 @@ def check_shapes(**named: tuple[Any, str]) -> dict[str, int]:
 
 
 def check_no_overflow(name: str, out: torch.Tensor, inputs: str) -> torch.Tensor:
-    """Refuse a result that overflowed to inf/NaN although its inputs were finite (values near the dtype's limit).
-
-    Skipped inside :func:`trusted`, like the argument checks (on a GPU it would cost a sync per call)."""
-    if _CHECKING.get() and not torch.isfinite(out).all():
+    """Refuse a result that came out inf/NaN: inputs near the dtype's limit or, inside a trainer's loop (which skips
+    the input checks), a diverged network. A check of the result, so it runs inside :func:`trusted` too."""
+    if not torch.isfinite(out).all():
         raise ValueError(
-            f"{name} overflowed to inf or NaN: {inputs} are too large for {out.dtype}; rescale them or use float64"
+            f"{name} overflowed to inf or NaN: {inputs} are too large for {out.dtype} (rescale them or use float64), "
+            "or not finite (a diverged network?)"
         )
     return out
 
@@ -182,9 +182,11 @@ def trusted():
 
     For a trainer's loop, after it has validated its config, environment and buffers
     once, at its boundary: the loop's inputs are its own, so checking them again at
-    every step would only cost time. The switch is a context variable, so it covers
-    this thread's calls inside the block and is restored on the way out, also on an
-    error; the reader's own calls elsewhere are still checked.
+    every step would only cost time. Checks of results (a NaN loss, an overflow) and of
+    the environment's data still run. The switch is a context variable, so it covers
+    the calls made in this context (this thread or task) inside the block and is
+    restored on the way out, also on an error; other threads' calls are still checked.
+    It is meant for the library's own loops, not for code that runs a reader's functions.
     """
     token = _CHECKING.set(False)
     try:

@@ -288,8 +288,8 @@ def meta_train(
 
     for it in progress_bar(range(config.iterations), desc=config.method, leave=False):
         t0 = time.perf_counter()
-        with trusted():  # config and task family were checked once, above: no checks per iteration
-            tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen)
+        tasks = config.family.sample(config.meta_batch, config.k_support, config.k_query, task_gen)  # checked
+        with trusted():  # config and tasks were checked: no checks inside the meta-gradient
             g, loss = meta_gradient(config, params, tasks.to(run.device))
         for k, p in params.items():
             p.grad = g[k]

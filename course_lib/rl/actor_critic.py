@@ -214,12 +214,12 @@ def actor_critic_update(
     return grad_norm.detach()
 
 
-@torch.no_grad()
 def _check_diagnostics(policy, value, batch, clip) -> None:
     check_batch(batch, ("obs", "actions", "logp_old", "returns"))
 
 
 @validated(_check_diagnostics)
+@torch.no_grad()
 def update_diagnostics(
     policy: CategoricalPolicy, value: ValueNet, batch: dict[str, torch.Tensor], clip: float
 ) -> dict[str, float]:
@@ -309,7 +309,7 @@ def train_actor_critic(
                     minibatch_data = {k: v[idx] for k, v in batch.items()}
                     grad_norms.append(actor_critic_update(policy, value, optimizer, minibatch_data, config, clip))
         result.train_seconds += time.perf_counter() - t0
-        diagnostics = update_diagnostics.unchecked(policy, value, batch, clip)  # not timed: it is for the reader
+        diagnostics = update_diagnostics(policy, value, batch, clip)  # not timed: it is for the reader
         result.log.append({"step": collector.steps, "grad_norm": torch.stack(grad_norms).mean().item(), **diagnostics})
         if schedule.due(collector.steps):
             record_evaluation(result, greedy, collector.steps, run, callback)

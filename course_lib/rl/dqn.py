@@ -82,8 +82,8 @@ class DQNConfig:
     env_id: str = "CartPole-v1"
     double: bool = True  #: Double DQN targets (False: the max of the target net)
     num_envs: int = 4
-    total_steps: int = 50_000  #: environment steps, all environments together
-    buffer_size: int = 50_000
+    total_steps: int = 100_000  #: environment steps, all environments together (the second half at a decaying lr)
+    buffer_size: int = 100_000
     batch_size: int = 256
     learning_starts: int = 1_000  #: env steps of random-ish experience before learning
     train_every: int = 1  #: vector steps between rounds of updates
@@ -95,7 +95,9 @@ class DQNConfig:
     lr_final: float = 0.0  #: the learning rate at the end, as a share of ``lr``
     eps_start: float = 1.0
     eps_end: float = 0.05
-    eps_fraction: float = 0.2  #: share of training over which epsilon decays linearly
+    eps_fraction: float = (
+        0.1  #: share of training over which epsilon decays linearly (10,000 env steps at the default budget)
+    )
     tau: float = 0.01  #: Polyak weight of the online net (1: hard copy)
     target_update_every: int = 1  #: gradient steps between target updates
     huber_kappa: float = 1.0

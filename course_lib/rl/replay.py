@@ -367,8 +367,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         :math:`w_i = (n P(i))^{-\beta} / \max_j w_j` (``beta=None``: :attr:`beta`)."""
         if checking():
             self._check_sample(batch_size, rng)
-            beta = self.beta if beta is None else check_probability("beta", beta)
-        beta = self.beta if beta is None else float(beta)
+        if beta is None:
+            beta = self.beta
+        elif checking():
+            beta = check_probability("beta", beta)
         total = self.tree.total
         idx = self.tree.find(rng.random(batch_size) * total)
         prob = self.tree.get(idx) / total
@@ -383,6 +385,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             priorities = priorities.detach().cpu().numpy()
         priorities = np.asarray(priorities, dtype=np.float64)
         indices = np.asarray(indices)
+        if np.isnan(priorities).any():  # checked inside a trainer's loop too: this is how divergence shows here
+            raise ValueError("priorities contain NaN (a diverged TD error?)")
         if checking():
             self._check_priorities(indices, priorities)
         p = priorities + self.eps
@@ -392,8 +396,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def _check_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         if priorities.shape != indices.shape:
             raise ValueError(f"priorities must have the shape of indices {indices.shape}, got {priorities.shape}")
-        if np.isnan(priorities).any():
-            raise ValueError("priorities contain NaN (a diverged TD error?)")
         if not np.isfinite(priorities).all() or (priorities < 0).any():
             raise ValueError("priorities must be finite and >= 0")
         if indices.size and (indices.min() < 0 or indices.max() >= self.size):

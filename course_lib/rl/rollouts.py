@@ -205,13 +205,15 @@ class RolloutCollector:
         def tensor(x: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(x).to(self.device)
 
-        if not np.isfinite(rew_buf).all():  # the environment is outside data: checked on every call, trusted or not
-            check_finite("the environment's rewards", rew_buf)
+        next_obs = np.stack(next_buf)
+        # the environment's data comes from outside: checked on every call, inside a trainer's trusted() loop too
+        check_finite("the environment's rewards", rew_buf)
+        check_finite("the environment's observations", next_obs)
         return _trusted_rollout(
             obs=tensor(np.stack(obs_buf)),
             actions=tensor(np.stack(act_buf)),
             rewards=tensor(rew_buf),
             terminated=tensor(term_buf),
             truncated=tensor(trunc_buf),
-            next_obs=tensor(np.stack(next_buf)),
+            next_obs=tensor(next_obs),
         )

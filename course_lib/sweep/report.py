@@ -137,7 +137,9 @@ def score_bounds(env_ids, *, episodes: int = 100, seed: int = 0) -> dict[str, tu
         threshold = gym.spec(env_id).reward_threshold
         if threshold is None:
             raise ValueError(f"env_ids: {env_id!r} has no registered reward_threshold to normalise with")
-        n = gym.make(env_id).action_space.n
+        probe = gym.make(env_id)
+        n = probe.action_space.n
+        probe.close()
         g = torch_generator(seed)
 
         def act(obs, n=n, g=g):

@@ -100,6 +100,10 @@ def test_diagnostics_of_an_unchanged_policy():
     diag = update_diagnostics(policy, value, batch, 0.2)
     assert diag["approx_kl"] == pytest.approx(0, abs=1e-7) and diag["clip_fraction"] == 0
     assert diag["explained_variance"] == pytest.approx(1.0)
+    grad_on = []
+    value.register_forward_hook(lambda module, args, out: grad_on.append(torch.is_grad_enabled()))
+    update_diagnostics(policy, value, batch, 0.2)
+    assert grad_on == [False]  # measured without building a graph
 
 
 @pytest.mark.slow

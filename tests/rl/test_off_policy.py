@@ -115,11 +115,6 @@ def test_squashed_log_prob_gradient_three_ways(u, m, ell):
     np.testing.assert_allclose(fd, sym, rtol=1e-5, atol=1e-6)
 
 
-def test_squashed_density_derivations():
-    assert dop.check_squashed_density()
-    assert dop.check_stable_log_jacobian()
-
-
 # --- deterministic policy gradient -------------------------------------------------------------------------------
 
 
@@ -163,11 +158,6 @@ def test_deterministic_policy_gradient_three_ways(theta, b, s, w, c, k):
     fd = np.concatenate([central_difference(f, lin.weight.data).flatten(), central_difference(f, lin.bias.data)])
     np.testing.assert_allclose(auto, sym, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fd, sym, rtol=1e-5, atol=1e-7)
-
-
-def test_dpg_chain_rule_symbolically():
-    assert dop.check_dpg_chain_rule(2)
-    assert dop.check_dpg_chain_rule(3)
 
 
 def test_frozen_restores_requires_grad_even_after_an_error():

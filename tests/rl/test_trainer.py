@@ -8,16 +8,20 @@ generators left alone.
 
 import inspect
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from course_lib._validation import checking
+from course_lib.meta import maml
 from course_lib.meta.maml import MetaConfig, MetaResult, meta_train
 from course_lib.rl.actor_critic import ActorCriticConfig, ActorCriticResult, train_actor_critic
 from course_lib.rl.dqn import DQNConfig, DQNResult, train_dqn
 from course_lib.rl.reinforce import ReinforceConfig, ReinforceResult, train_reinforce
+from course_lib.rl.replay import PrioritizedReplayBuffer, ReplayBuffer
+from course_lib.rl.rollouts import RolloutCollector
 from course_lib.rl.tabular import TDConfig, TDResult, train_tabular
 from course_lib.rl.trainer import TrainResult, start_run
 
@@ -90,12 +94,67 @@ def test_result_fields_and_evaluation_schedule(name):
 
 @pytest.mark.parametrize("name", TINY)
 def test_checks_are_skipped_only_inside_the_loop(name):
-    """Trainers run their loop inside ``trusted()`` (checked once at the boundary), but the reader's
-    callback still runs with the checks on, and they are on again when training returns."""
+    """PPO, A2C, DQN and meta_train run their loop inside ``trusted()`` (checked once at the boundary): the
+    per-step calls see the checks off. The reader's callback still runs with the checks on, and they are on again
+    when training returns."""
     fn, config, _ = TINY[name]
-    seen = []
-    fn(config, seed=0, callback=lambda r: seen.append(checking()))
+    inside = []
+    probes = {"ppo": (RolloutCollector, "collect"), "a2c": (RolloutCollector, "collect"),
+              "dqn": (ReplayBuffer, "sample"), "per-dqn": (PrioritizedReplayBuffer, "sample"),
+              "meta": (maml, "meta_gradient")}  # fmt: skip
+    if name in probes:
+        owner, attr = probes[name]
+        original = getattr(owner, attr)
+
+        def probe(*args, **kwargs):
+            inside.append(checking())
+            return original(*args, **kwargs)
+
+        setattr(owner, attr, probe)
+    try:
+        seen = []
+        fn(config, seed=0, callback=lambda r: seen.append(checking()))
+    finally:
+        if name in probes:
+            setattr(owner, attr, original)
     assert seen and all(seen) and checking()
+    if name in probes:
+        assert inside and not any(inside), f"{name}: the loop's calls ran with the checks on"
+
+
+def _nan_obs_env():
+    """CartPole whose observation turns NaN after a few steps (a blown-up simulator)."""
+    import gymnasium as gym
+
+    class NaNAfter(gym.ObservationWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.t = 0
+
+        def reset(self, **kwargs):
+            self.t = 0
+            return super().reset(**kwargs)
+
+        def step(self, action):
+            self.t += 1
+            return super().step(action)
+
+        def observation(self, obs):
+            return obs * np.nan if self.t >= 5 else obs
+
+    return NaNAfter(gym.make("CartPole-v1"))
+
+
+@pytest.mark.parametrize("name", ["dqn"])  # PPO: see issue 16's note (n_steps > 1 feeds NaN to the policy first)
+def test_an_environment_that_returns_nan_is_refused_inside_the_loop(name):
+    import gymnasium as gym
+
+    if "NaNCartPole-v0" not in gym.registry:
+        gym.register("NaNCartPole-v0", entry_point=_nan_obs_env)
+    fn, config, _ = TINY[name]
+    with pytest.raises(ValueError, match="the environment's observations must be finite"):
+        fn(replace(config, env_id="NaNCartPole-v0"), seed=0)
+    assert checking()
 
 
 @pytest.mark.parametrize("name", TINY)

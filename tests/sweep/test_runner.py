@@ -1,7 +1,7 @@
-"""Tests of course_lib.sweep: grid validation, the results file, resuming, retries, local and Ray backends.
+"""Tests of course_lib.sweep.runner (and the CLI): bad input, resuming, retries, local and Ray backends.
 
 Real trainers run with tiny budgets (a few hundred env steps, one evaluation episode); retries and
-killed workers use ``toy_train`` below, a trainer that fails on purpose the first time it runs a seed.
+killed workers use ``toy_train`` (tests/sweep/helpers.py), a trainer that fails on purpose the first time it runs a seed.
 """
 
 from __future__ import annotations
@@ -9,118 +9,52 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 
 import pytest
 
-from course_lib.rl.evaluation import SolveTracker
-from course_lib.rl.trainer import TrainResult
-from course_lib.sweep import TRAINERS, Grid, grid_from_dict, load_grid, read_records, run_sweep, summarize
+from course_lib.sweep import Grid, grid_from_dict, load_grid, read_records, run_sweep, summarize
 from course_lib.sweep.__main__ import main
-from course_lib.sweep.grid import TrainerSpec
-from course_lib.sweep.results import ResultsWriter
 from course_lib.sweep.runner import _init_ray
 from tests.bad_inputs import bad, refused
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-TINY_AC = {"total_steps": 128, "num_envs": 2, "n_steps": 32, "minibatch_size": 32, "n_epochs": 1, "eval_episodes": 1}
-
-
-def tiny_grid(seeds=(0, 1), **trainers) -> Grid:
-    return Grid(
-        trainers=trainers or {"ppo": {"lr": [1e-3]}, "a2c": {}}, envs=["CartPole-v1"], seeds=list(seeds), base=TINY_AC
-    )
-
-
-# ---- a trainer that fails on purpose ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ToyConfig:
-    env_id: str = "CartPole-v1"
-    mode: str = "ok"  #: "ok", "raise_once", "kill_once" (SIGKILL its own process) or "always_raise"
-    marker_dir: str = ""  #: where the first attempt of each seed leaves a file
-
-
-def toy_train(config: ToyConfig, *, seed: int, device=None, callback=None) -> TrainResult:
-    marker = pathlib.Path(config.marker_dir) / f"seed{seed}"
-    if config.mode == "always_raise" or (config.mode != "ok" and not marker.exists()):
-        marker.touch()
-        if config.mode == "kill_once":
-            os.kill(os.getpid(), signal.SIGKILL)
-        raise RuntimeError(f"toy failure, seed {seed}")
-    tracker = SolveTracker(threshold=1.0)
-    for step in (10, 20):
-        tracker.record(step, 0.01 * step, float(seed + step))
-    return TrainResult(config=config, evaluations=tracker, train_seconds=0.2)
-
-
-@pytest.fixture
-def toy(monkeypatch):
-    monkeypatch.setitem(TRAINERS, "toy", TrainerSpec("tests.test_sweep:toy_train", "tests.test_sweep:ToyConfig"))
-
-    def grid(mode: str, marker_dir, seeds=(0, 1, 2)) -> Grid:
-        return Grid(
-            trainers={"toy": {"mode": [mode]}},
-            envs=["CartPole-v1"],
-            seeds=list(seeds),
-            base={"marker_dir": str(marker_dir)},
-        )
-
-    return grid
-
-
-def ok_records(path) -> list[dict]:
-    return [r for r in read_records(path) if r["status"] == "ok"]
-
+from tests.sweep.helpers import ROOT, TINY_AC, ok_records, run_tiny, tiny_grid, trials_of
 
 # ---- validation ---------------------------------------------------------------------------------------------------
 
 
-def _trials(**grid):
-    """The trials of a one-trainer, one-env, one-seed grid with ``grid``'s keys changed."""
-    return grid_from_dict({"trainers": {"ppo": {}}, "envs": ["CartPole-v1"], "seeds": [0], **grid}).trials()
-
-
-def _run(**kwargs):
-    return run_sweep(tiny_grid(), "/nonexistent/never-written.jsonl", progress=False, **kwargs)
-
-
 BAD_INPUTS = [
-    bad("unknown trainer", lambda: _trials(trainers={"ppx": {}}), ValueError, "unknown trainer 'ppx'"),
-    bad("unknown key", lambda: _trials(trainers={"ppo": {"learning_rate": [1e-3]}}), ValueError, "trainers.ppo.learning_rate", "no field"),
-    bad("float as str", lambda: _trials(trainers={"ppo": {"lr": ["fast"]}}), TypeError, "trainers.ppo.lr[0] must be a float"),
-    bad("bool as int", lambda: _trials(trainers={"dqn": {"double": [1]}}), TypeError, "trainers.dqn.double[0] must be a bool"),
-    bad("int as float", lambda: _trials(trainers={"ppo": {"num_envs": [2.5]}}), TypeError, "trainers.ppo.num_envs[0] must be an int"),
-    bad("tuple item", lambda: _trials(trainers={"ppo": {"hidden": [[64, "x"]]}}), TypeError, "trainers.ppo.hidden[0][1] must be an int"),
-    bad("scalar override", lambda: _trials(trainers={"ppo": {"lr": 1e-3}}), TypeError, "trainers.ppo.lr must be a non-empty list"),
-    bad("empty override", lambda: _trials(trainers={"ppo": {"lr": []}}), TypeError, "trainers.ppo.lr must be a non-empty list"),
-    bad("fixed by trainer", lambda: _trials(trainers={"ppo": {"algo": ["a2c"]}}), ValueError, "trainers.ppo.algo", "fixed"),
-    bad("env_id override", lambda: _trials(trainers={"ppo": {"env_id": ["Acrobot-v1"]}}), ValueError, "trainers.ppo.env_id", "envs"),
-    bad("config check", lambda: _trials(trainers={"ppo": {"minibatch_size": [10_000]}}), ValueError, "trainers.ppo with {'minibatch_size'", "minibatch_size (10000)"),
-    bad("no trainers", lambda: _trials(trainers={}), ValueError, "trainers must be a non-empty mapping"),
-    bad("empty seeds", lambda: _trials(seeds=[]), ValueError, "seeds must be a non-empty list"),
-    bad("negative seed", lambda: _trials(seeds=[0, -1]), TypeError, "seeds must hold non-negative ints"),
-    bad("repeated seed", lambda: _trials(seeds=[0, 0]), ValueError, "seeds must not repeat"),
-    bad("unknown env", lambda: _trials(envs=["CartPole-v9"]), ValueError, "envs: unknown env id 'CartPole-v9'"),
-    bad("no envs", lambda: _trials(envs=[]), ValueError, "envs must be a non-empty list"),
-    bad("env as str", lambda: _trials(envs="CartPole-v1"), ValueError, "envs must be a non-empty list"),
-    bad("unused base", lambda: _trials(base={"gae_lambdaa": 0.9}), ValueError, "base: no trainer of this grid has field(s) ['gae_lambdaa']"),
-    bad("base type", lambda: _trials(base={"eval_episodes": "1"}), TypeError, "base.eval_episodes must be an int"),
-    bad("per_env env", lambda: _trials(per_env={"Acrobot-v1": {"ppo": {}}}), ValueError, "per_env.Acrobot-v1: not one of the grid's envs"),
-    bad("per_env trainer", lambda: _trials(per_env={"CartPole-v1": {"dqn": {}}}), ValueError, "per_env.CartPole-v1.dqn: not one of"),
-    bad("per_env key", lambda: _trials(per_env={"CartPole-v1": {"ppo": {"gama": 0.9}}}), ValueError, "per_env.CartPole-v1.ppo.gama", "no field"),
-    bad("per_env type", lambda: _trials(per_env={"CartPole-v1": {"ppo": {"gamma": "x"}}}), TypeError, "per_env.CartPole-v1.ppo.gamma must be a float"),
+    bad("unknown trainer", lambda: trials_of(trainers={"ppx": {}}), ValueError, "unknown trainer 'ppx'"),
+    bad("unknown key", lambda: trials_of(trainers={"ppo": {"learning_rate": [1e-3]}}), ValueError, "trainers.ppo.learning_rate", "no field"),
+    bad("float as str", lambda: trials_of(trainers={"ppo": {"lr": ["fast"]}}), TypeError, "trainers.ppo.lr[0] must be a float"),
+    bad("bool as int", lambda: trials_of(trainers={"dqn": {"double": [1]}}), TypeError, "trainers.dqn.double[0] must be a bool"),
+    bad("int as float", lambda: trials_of(trainers={"ppo": {"num_envs": [2.5]}}), TypeError, "trainers.ppo.num_envs[0] must be an int"),
+    bad("tuple item", lambda: trials_of(trainers={"ppo": {"hidden": [[64, "x"]]}}), TypeError, "trainers.ppo.hidden[0][1] must be an int"),
+    bad("scalar override", lambda: trials_of(trainers={"ppo": {"lr": 1e-3}}), TypeError, "trainers.ppo.lr must be a non-empty list"),
+    bad("empty override", lambda: trials_of(trainers={"ppo": {"lr": []}}), TypeError, "trainers.ppo.lr must be a non-empty list"),
+    bad("fixed by trainer", lambda: trials_of(trainers={"ppo": {"algo": ["a2c"]}}), ValueError, "trainers.ppo.algo", "fixed"),
+    bad("env_id override", lambda: trials_of(trainers={"ppo": {"env_id": ["Acrobot-v1"]}}), ValueError, "trainers.ppo.env_id", "envs"),
+    bad("config check", lambda: trials_of(trainers={"ppo": {"minibatch_size": [10_000]}}), ValueError, "trainers.ppo with {'minibatch_size'", "minibatch_size (10000)"),
+    bad("no trainers", lambda: trials_of(trainers={}), ValueError, "trainers must be a non-empty mapping"),
+    bad("empty seeds", lambda: trials_of(seeds=[]), ValueError, "seeds must be a non-empty list"),
+    bad("negative seed", lambda: trials_of(seeds=[0, -1]), TypeError, "seeds must hold non-negative ints"),
+    bad("repeated seed", lambda: trials_of(seeds=[0, 0]), ValueError, "seeds must not repeat"),
+    bad("unknown env", lambda: trials_of(envs=["CartPole-v9"]), ValueError, "envs: unknown env id 'CartPole-v9'"),
+    bad("no envs", lambda: trials_of(envs=[]), ValueError, "envs must be a non-empty list"),
+    bad("env as str", lambda: trials_of(envs="CartPole-v1"), ValueError, "envs must be a non-empty list"),
+    bad("unused base", lambda: trials_of(base={"gae_lambdaa": 0.9}), ValueError, "base: no trainer of this grid has field(s) ['gae_lambdaa']"),
+    bad("base type", lambda: trials_of(base={"eval_episodes": "1"}), TypeError, "base.eval_episodes must be an int"),
+    bad("per_env env", lambda: trials_of(per_env={"Acrobot-v1": {"ppo": {}}}), ValueError, "per_env.Acrobot-v1: not one of the grid's envs"),
+    bad("per_env trainer", lambda: trials_of(per_env={"CartPole-v1": {"dqn": {}}}), ValueError, "per_env.CartPole-v1.dqn: not one of"),
+    bad("per_env key", lambda: trials_of(per_env={"CartPole-v1": {"ppo": {"gama": 0.9}}}), ValueError, "per_env.CartPole-v1.ppo.gama", "no field"),
+    bad("per_env type", lambda: trials_of(per_env={"CartPole-v1": {"ppo": {"gamma": "x"}}}), TypeError, "per_env.CartPole-v1.ppo.gamma must be a float"),
     bad("grid key", lambda: grid_from_dict({"trainers": {"ppo": {}}, "envs": ["CartPole-v1"], "seed": [0]}), ValueError, "unknown grid key(s) ['seed']"),
     bad("missing key", lambda: grid_from_dict({"trainers": {"ppo": {}}, "envs": ["CartPole-v1"]}), ValueError, "the grid has no ['seeds']"),
-    bad("backend", lambda: _run(backend="dask"), ValueError, "backend must be one of"),
-    bad("workers", lambda: _run(workers=0), ValueError, "workers must be a positive int"),
-    bad("max_retries", lambda: _run(max_retries=-1), ValueError, "max_retries must be a non-negative int"),
-    bad("address without ray", lambda: _run(address="auto"), ValueError, "address is for backend='ray' only"),
+    bad("backend", lambda: run_tiny(backend="dask"), ValueError, "backend must be one of"),
+    bad("workers", lambda: run_tiny(workers=0), ValueError, "workers must be a positive int"),
+    bad("max_retries", lambda: run_tiny(max_retries=-1), ValueError, "max_retries must be a non-negative int"),
+    bad("address without ray", lambda: run_tiny(address="auto"), ValueError, "address is for backend='ray' only"),
     bad("grid file suffix", lambda: load_grid(pathlib.Path(__file__)), ValueError, "path must end with .json, .yaml or .yml"),
 ]  # fmt: skip
 
@@ -128,41 +62,6 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("call, exc, words", BAD_INPUTS)
 def test_bad_input_is_refused_clearly(call, exc, words):
     refused(call, exc, words)
-
-
-def test_grid_files_and_shorthand(tmp_path):
-    (tmp_path / "g.yaml").write_text(
-        "trainer: ppo\noverrides:\n  lr: [1.0e-3, 3.0e-4]\n  hidden: [[32], [64, 64]]\nenvs: [CartPole-v1, Acrobot-v1]\nseeds: [0, 1, 2]\n"
-    )
-    grid = load_grid(tmp_path / "g.yaml")
-    trials = grid.trials()
-    assert len(trials) == 2 * 2 * 2 * 3 and len({t.trial_id for t in trials}) == len(trials)
-    assert {t.config["hidden"] for t in trials} == {(32,), (64, 64)}  # YAML lists become the config's tuples
-    (tmp_path / "g.json").write_text(json.dumps(grid.to_dict()))
-    assert load_grid(tmp_path / "g.json").hash == grid.hash
-    (tmp_path / "bad.yaml").write_text("trainer: ppo\noverrides: {lr: [1e-3]}\nenvs: [CartPole-v1]\nseeds: [0]\n")
-    with pytest.raises(TypeError, match=r"YAML reads 1e-3 as a string"):
-        load_grid(tmp_path / "bad.yaml").trials()
-    per_env = Grid(
-        trainers={"ppo": {"lr": [1e-3]}, "a2c": {}},
-        envs=["CartPole-v1", "Acrobot-v1"],
-        seeds=[0],
-        base={"gamma": 0.9, "n_epochs": 2},
-        per_env={"Acrobot-v1": {"ppo": {"gamma": 0.99, "lr": 5e-4}}},
-    )
-    configs = {(t.trainer, t.env_id): t.config for t in per_env.trials()}
-    assert configs["ppo", "Acrobot-v1"]["gamma"] == 0.99 and configs["ppo", "CartPole-v1"]["gamma"] == 0.9
-    assert configs["a2c", "Acrobot-v1"]["gamma"] == 0.9 and configs["ppo", "Acrobot-v1"]["lr"] == 1e-3  # overrides win
-    assert per_env.hash != Grid(**{**per_env.__dict__, "per_env": {}}).hash
-
-
-def test_results_of_another_grid_fail_before_running(tmp_path):
-    path = tmp_path / "r.jsonl"
-    with ResultsWriter(path) as w:
-        w.write({"grid_hash": "someothergrid", "trial_id": "x", "status": "ok"})
-    with pytest.raises(ValueError, match="written by a different grid"):
-        run_sweep(tiny_grid(), path, workers=1, progress=False)
-    assert len(read_records(path)) == 1
 
 
 # ---- a local sweep, resumed ---------------------------------------------------------------------------------------
@@ -201,13 +100,6 @@ def test_local_sweep_records_every_trial_once_and_resumes(tmp_path):
 
     rows = summarize(path)
     assert {(row["trainer"], row["n"]) for row in rows} == {("ppo", 2), ("a2c", 2)}
-
-
-def test_damaged_results_file_is_an_error(tmp_path):
-    path = tmp_path / "r.jsonl"
-    path.write_text('{"trial_id": "a"}\nnot json\n{"trial_id": "b"}\n')
-    with pytest.raises(ValueError, match="line 2: not a JSON record"):
-        read_records(path)
 
 
 def test_failed_trial_is_recorded_and_retried(tmp_path, toy):
@@ -299,7 +191,7 @@ def test_cli_reports_bad_grid(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def ray_runtime():
     ray = pytest.importorskip("ray", reason="Ray is the optional extra 'sweep': pip install 'course_lib[sweep]'")
-    # the workers import tests.test_sweep (the toy trainer) from the repository root
+    # the workers import tests.sweep.helpers (the toy trainer) from the repository root
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     # the sweep's own ray.init, which tries again if the node does not start within Ray's fixed 30 s
     _init_ray(ray, address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath, "TQDM_DISABLE": "1"}})  # fmt: skip

@@ -15,7 +15,7 @@ from course_lib.sweep import load_grid, read_records, run_trial, summarize
 from course_lib.sweep.__main__ import main
 from course_lib.sweep.report import load_runs, score_bounds
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "sweeps"
 
 
