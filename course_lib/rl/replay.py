@@ -367,10 +367,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         :math:`w_i = (n P(i))^{-\beta} / \max_j w_j` (``beta=None``: :attr:`beta`)."""
         if checking():
             self._check_sample(batch_size, rng)
+            beta = beta if beta is None else check_probability("beta", beta)
         if beta is None:
             beta = self.beta
-        elif checking():
-            beta = check_probability("beta", beta)
         total = self.tree.total
         idx = self.tree.find(rng.random(batch_size) * total)
         prob = self.tree.get(idx) / total

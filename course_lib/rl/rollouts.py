@@ -186,10 +186,13 @@ class RolloutCollector:
                 )
             next_obs, reward, terminated, truncated, info = self.envs.step(action)
             next_obs = np.asarray(next_obs, dtype=np.float32)
+            # the environment's data comes from outside: checked at every step, inside a trainer's trusted() loop too
+            check_finite("the environment's observations", next_obs)
             true_next = next_obs.copy()
             if "_final_obs" in info:  # final_obs is an object array with None where not final
                 for i in np.flatnonzero(info["_final_obs"]):
                     true_next[i] = info["final_obs"][i]
+                check_finite("the environment's final observations", true_next)
             act_buf.append(np.asarray(action))
             next_buf.append(true_next)
             rew_buf[t], term_buf[t], trunc_buf[t] = reward, terminated, truncated
@@ -205,15 +208,12 @@ class RolloutCollector:
         def tensor(x: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(x).to(self.device)
 
-        next_obs = np.stack(next_buf)
-        # the environment's data comes from outside: checked on every call, inside a trainer's trusted() loop too
-        check_finite("the environment's rewards", rew_buf)
-        check_finite("the environment's observations", next_obs)
+        check_finite("the environment's rewards", rew_buf)  # once per call: rewards do not reach the policy
         return _trusted_rollout(
             obs=tensor(np.stack(obs_buf)),
             actions=tensor(np.stack(act_buf)),
             rewards=tensor(rew_buf),
             terminated=tensor(term_buf),
             truncated=tensor(trunc_buf),
-            next_obs=tensor(next_obs),
+            next_obs=tensor(np.stack(next_buf)),
         )

@@ -86,3 +86,34 @@ def test_the_environments_rewards_are_checked_even_inside_a_trainers_loop():
     collector = RolloutCollector(envs, seed=0)
     with trusted(), pytest.raises(ValueError, match="the environment's rewards must be finite, got 2 NaN"):
         collector.collect(lambda o: np.zeros(2, dtype=int), 1)
+
+
+class _NaNAtTheEnd(gym.Wrapper):
+    """CartPole whose last observation of an episode is NaN (what the vector env reports as ``final_obs``)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return (obs * np.nan if terminated or truncated else obs), reward, terminated, truncated, info
+
+
+def test_a_nan_observation_is_refused_at_the_step_it_arrives_before_the_policy_sees_it():
+    from gymnasium.vector import AutoresetMode
+
+    from course_lib._validation import trusted
+
+    def make():
+        return _NaNAtTheEnd(gym.make("CartPole-v1", max_episode_steps=3))
+
+    envs = gym.vector.SyncVectorEnv([make, make], autoreset_mode=AutoresetMode.SAME_STEP)
+    collector = RolloutCollector(envs, seed=0)
+    seen = []
+
+    def policy(obs):
+        assert torch.isfinite(obs).all(), "a NaN observation reached the policy"
+        seen.append(obs)
+        return np.zeros(2, dtype=int)
+
+    # SAME_STEP: the step that ends an episode returns the reset observation (finite) and the NaN one as final_obs
+    with trusted(), pytest.raises(ValueError, match="the environment's final observations must be finite, got 8 NaN"):
+        collector.collect(policy, 10)
+    assert len(seen) == 3, "refused at the third step, where the episodes end"

@@ -145,7 +145,7 @@ def _nan_obs_env():
     return NaNAfter(gym.make("CartPole-v1"))
 
 
-@pytest.mark.parametrize("name", ["dqn"])  # PPO: see issue 16's note (n_steps > 1 feeds NaN to the policy first)
+@pytest.mark.parametrize("name", ["dqn", "ppo", "a2c", "reinforce"])
 def test_an_environment_that_returns_nan_is_refused_inside_the_loop(name):
     import gymnasium as gym
 
