@@ -13,6 +13,7 @@ import pytest
 from course_lib.stats import bootstrap_ci
 from course_lib.sweep import load_grid, read_records, run_trial, summarize
 from course_lib.sweep.__main__ import main
+from course_lib.sweep.grid import resolve
 from course_lib.sweep.report import load_runs, score_bounds
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -122,6 +123,17 @@ def test_committed_results_are_complete_and_carry_their_provenance(name):
         if name != "zoo":  # zoo.jsonl was run from a working tree with its grid file not yet committed (README)
             assert not r["git_commit"].endswith("+dirty"), "run from a clean checkout: the commit says what ran"
         assert np.isfinite(r["metrics"]["final_return"]) and r["metrics"]["curve"]["scores"]
+
+
+@pytest.mark.parametrize("name", ["zoo", "dqn_acrobot", "main"])
+def test_every_committed_run_used_the_config_its_trial_gives_with_todays_defaults(name):
+    """A change of a config's defaults must not change what a committed trial means: each record's full config
+    (defaults filled in when it ran) is the config its grid trial resolves to now."""
+    trials = {t.trial_id: t for t in load_grid(DATA / f"{name}.yaml").trials()}
+    for r in read_records(DATA / f"{name}.jsonl"):
+        trial = trials[r["trial_id"]]
+        now = json.loads(json.dumps(dataclasses.asdict(resolve(trial.config_type, "config")(**trial.config))))
+        assert now == r["config"], (name, r["trainer"], r["env_id"], r["seed"])
 
 
 @pytest.mark.slow
