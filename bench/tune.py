@@ -16,18 +16,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _runner import as_peer_json  # noqa: E402
 
 
-def _commit() -> str:
-    """The checked-out commit, with "+dirty" when tracked files differ from it."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=root, capture_output=True, text=True).stdout
-    return head.strip() + ("+dirty" if dirty.strip() else "")
-
-
 def main() -> None:
     import torch
+
+    from course_lib.sweep.runner import git_commit
 
     algo, label, overrides, seeds = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
@@ -42,11 +34,12 @@ def main() -> None:
 
         eval_every = 2000
     torch.set_num_threads(1)
+    commit = git_commit()  # the checkout's HEAD, "+dirty" with uncommitted changes
     for seed in (int(s) for s in seeds.split(",")):
         result = train(Config(**{"eval_every": eval_every, **overrides}), seed=seed)
         row = as_peer_json(algo, seed, result.evaluations, result.train_seconds, result.evaluations.steps[-1])
         row.pop("evals")
-        extra = {"label": label, "overrides": overrides, "commit": _commit(), "eval_every": eval_every}
+        extra = {"label": label, "overrides": overrides, "commit": commit, "eval_every": eval_every}
         print(json.dumps({**row, **extra}), flush=True)
 
 

@@ -95,9 +95,7 @@ class DQNConfig:
     lr_final: float = 0.0  #: the learning rate at the end, as a share of ``lr``
     eps_start: float = 1.0
     eps_end: float = 0.05
-    eps_fraction: float = (
-        0.1  #: share of training over which epsilon decays linearly (10,000 env steps at the default budget)
-    )
+    eps_fraction: float = 0.1  #: share of training over which epsilon decays linearly (10,000 env steps by default)
     tau: float = 0.01  #: Polyak weight of the online net (1: hard copy)
     target_update_every: int = 1  #: gradient steps between target updates
     huber_kappa: float = 1.0
