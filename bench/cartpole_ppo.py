@@ -1,4 +1,4 @@
-"""PPO on CartPole-v1, ours beside Stable-Baselines3 (rl-baselines3-zoo settings), alternating seeds in one run.
+"""PPO on CartPole-v1, ours (the package defaults) beside Stable-Baselines3 (rl-baselines3-zoo settings), alternating seeds.
 
     .venv/bin/pip install -e ".[bench]"        # stable-baselines3, for the benchmark only
     .venv/bin/python bench/cartpole_ppo.py                    # both, alternating, seeds 0-9

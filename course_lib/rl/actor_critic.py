@@ -18,7 +18,11 @@ One minibatch step is :func:`actor_critic_update`; the policy term is
 :func:`a2c_policy_loss` or :func:`ppo_policy_loss`. Advantages are normalised
 per minibatch; gradients are clipped by global norm. The learning rate (and
 PPO's clip range) decay linearly to 0, as in rl-baselines3-zoo's CartPole
-settings, which are the defaults here. After each update
+settings. The defaults are those settings except for 10 epochs per rollout
+instead of 20, at twice the learning rate: on 60 tuning seeds they reached a
+greedy return of 475 after the same median number of environment steps (on a
+4,000-step evaluation grid) with half the gradient steps
+(``data/tuning/README.md``). After each update
 :func:`update_diagnostics` measures how far it moved the policy (approximate
 KL, clip fraction), the policy's entropy and how much of the return's variance
 the critic explains.
@@ -68,7 +72,8 @@ ALGOS = ("a2c", "ppo")
 
 @dataclass(frozen=True)
 class ActorCriticConfig:
-    """Hyperparameters of :func:`train_actor_critic`; the defaults are rl-baselines3-zoo's PPO for CartPole-v1."""
+    """Hyperparameters of :func:`train_actor_critic`; the defaults are rl-baselines3-zoo's PPO for CartPole-v1,
+    except ``n_epochs`` 10 (zoo: 20) and ``lr`` 2e-3 (zoo: 1e-3), chosen on tuning seeds (``data/tuning/README.md``)."""
 
     algo: str = "ppo"  #: "ppo" or "a2c"
     env_id: str = "CartPole-v1"
@@ -77,9 +82,9 @@ class ActorCriticConfig:
     total_steps: int = 100_000  #: environment steps, all environments together
     gamma: float = 0.98
     gae_lambda: float = 0.8
-    lr: float = 1e-3
+    lr: float = 2e-3
     lr_decay: bool = True  #: linear decay of the learning rate (and PPO's clip range) to 0
-    n_epochs: int = 20  #: PPO epochs over each rollout (A2C: 1)
+    n_epochs: int = 10  #: PPO epochs over each rollout (A2C: 1)
     minibatch_size: int = 256  #: PPO only; A2C takes one step on the whole rollout
     clip_range: float = 0.2
     vf_coef: float = 0.5
